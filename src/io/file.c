@@ -1,0 +1,94 @@
+/* file.c — whole-file reads and atomic (temp + fsync + rename) writes. */
+#include "file.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+cn_status cn_file_read_all(const char *path, unsigned char **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    cn_status st = CN_OK;
+    FILE *f = fopen(path, "rb");
+    if (!f) return cn_set_error(CN_STATUS_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0) {
+        st = cn_set_error(CN_STATUS_IO, "%s: cannot stat: %s", path, strerror(errno));
+        goto done;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        st = cn_set_error(CN_STATUS_IO, "%s: is a directory, expected a file", path);
+        goto done;
+    }
+    if ((uint64_t)sb.st_size > cn_memory_limit()) {
+        st = cn_set_error(CN_STATUS_LIMIT, "%s: %lld bytes, above the memory cap of %llu bytes", path,
+                          (long long)sb.st_size, (unsigned long long)cn_memory_limit());
+        goto done;
+    }
+    size_t size = (size_t)sb.st_size;
+    unsigned char *p = cn_malloc(size + 1, path);
+    if (!p) {
+        st = CN_STATUS_NOMEM;
+        goto done;
+    }
+    size_t got = fread(p, 1, size, f);
+    if (got != size || ferror(f)) {
+        cn_free(p);
+        st = cn_set_error(CN_STATUS_IO, "%s: read %zu of %zu bytes: %s", path, got, size,
+                          ferror(f) ? strerror(errno) : "file shrank while reading");
+        goto done;
+    }
+    p[size] = 0;
+    *buf = p;
+    *len = size;
+done:
+    fclose(f);
+    return st;
+}
+
+cn_status cn_atomic_open(cn_atomic_file *af, const char *path)
+{
+    static atomic_uint counter;
+    memset(af, 0, sizeof *af);
+    if (strlen(path) >= sizeof af->path)
+        return cn_set_error(CN_STATUS_INVALID_ARG, "output path is too long (%zu characters)", strlen(path));
+    strcpy(af->path, path);
+    snprintf(af->tmp, sizeof af->tmp, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
+    af->f = fopen(af->tmp, "wb");
+    if (!af->f) return cn_set_error(CN_STATUS_IO, "%s: cannot create: %s", path, strerror(errno));
+    return CN_OK;
+}
+
+cn_status cn_atomic_write(cn_atomic_file *af, const void *data, size_t len)
+{
+    if (!af->f) return cn_set_error(CN_STATUS_INVALID_STATE, "%s: write after the file was closed", af->path);
+    if (len && fwrite(data, 1, len, af->f) != len)
+        return cn_set_error(CN_STATUS_IO, "%s: write failed: %s", af->path, strerror(errno));
+    return CN_OK;
+}
+
+cn_status cn_atomic_commit(cn_atomic_file *af)
+{
+    if (!af->f) return cn_set_error(CN_STATUS_INVALID_STATE, "%s: commit after the file was closed", af->path);
+    cn_status st = CN_OK;
+    if (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0)
+        st = cn_set_error(CN_STATUS_IO, "%s: flush failed: %s", af->path, strerror(errno));
+    if (fclose(af->f) != 0 && st == CN_OK) st = cn_set_error(CN_STATUS_IO, "%s: close failed: %s", af->path, strerror(errno));
+    af->f = NULL;
+    if (st == CN_OK && rename(af->tmp, af->path) != 0)
+        st = cn_set_error(CN_STATUS_IO, "%s: cannot rename into place: %s", af->path, strerror(errno));
+    if (st != CN_OK) remove(af->tmp);
+    return st;
+}
+
+void cn_atomic_abort(cn_atomic_file *af)
+{
+    if (af->f) {
+        fclose(af->f);
+        af->f = NULL;
+        remove(af->tmp);
+    }
+}
