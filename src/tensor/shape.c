@@ -109,5 +109,5 @@ cn_status cn_shape_parse(cn_shape *s, const char *text)
     }
     s->ndim = n;
     for (int i = 0; i < n; i++) s->dim[i] = dims[i];
-    return cn_shape_check(s, "shape");
+    return cn_shape_check(s, "tensor");
 }

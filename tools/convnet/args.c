@@ -168,7 +168,7 @@ int cli_fail(const cli_cmd *cmd, const cli_global *g, cn_status st)
 
 int cli_print_json(cJSON *obj)
 {
-    char *s = obj ? cJSON_Print(obj) : NULL;
+    char *s = obj ? cJSON_PrintUnformatted(obj) : NULL;
     cJSON_Delete(obj);
     if (!s) {
         fprintf(stderr, "convnet: out of memory printing JSON\n");

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -59,6 +60,9 @@ int cmd_inspect(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     if (npos != 1) return cli_usage_error(cmd, "expected one FILE");
     const char *path = pos[0];
     /* sniff the format from the first bytes */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return cli_fail(cmd, g, cn_set_error(CN_STATUS_IO, "%s: is a directory, expected a file", path));
     FILE *f = fopen(path, "rb");
     unsigned char magic[8] = {0};
     size_t got = 0;
