@@ -13,7 +13,7 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE    ?= cmake
 
 # Debian packages the build and tests need
-DEB_PACKAGES = cmake make gcc libc6-dev pkgconf libcjson-dev
+DEB_PACKAGES = cmake make gcc libc6-dev pkgconf libcjson-dev zlib1g-dev
 
 .PHONY: all build deps test sanitize demo install clean
 
