@@ -1,0 +1,139 @@
+/* convnet/model.h — networks: a DAG of named layers, planned once and run many times.
+ *
+ * Build a model from a file (see docs/FORMAT.md) or with the builder, plan it for a batch
+ * size (shape inference, parameter and arena allocation), then run forward and backward:
+ *
+ *     cn_model *m;
+ *     cn_model_create(&m);
+ *     cn_model_add(m, "input", "x", NULL, "shape=1x28x28");
+ *     cn_model_add(m, "conv", "c1", NULL, "filters=6 kernel=5 padding=2");
+ *     cn_model_add(m, "act", NULL, NULL, "kind=relu");
+ *     if (cn_model_plan(m, 64, CN_PLAN_TRAIN) != CN_OK) puts(cn_last_error());
+ *     cn_model_init(m, 42);
+ *     cn_model_forward(m, x, 1);            // x: 64x1x28x28 floats, borrowed for the call
+ *     const float *y = cn_model_output(m, &shape);
+ *     cn_model_zero_grad(m);
+ *     cn_model_backward(m, dy);             // dy: same shape as the output
+ *
+ * Ownership: the model owns its layers, parameters, gradients and arena. Pointers it returns
+ * (outputs, parameter views, names) stay valid until the next cn_model_plan with a different
+ * batch size, or cn_model_destroy. Inputs passed to forward/backward are borrowed for the call.
+ * A model is not safe to run from two threads at once; plan one model per thread.
+ */
+#ifndef CONVNET_MODEL_H
+#define CONVNET_MODEL_H
+
+#include "tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cn_model cn_model;
+
+/* ---- layer types (the registry) ----------------------------------------------------- */
+typedef struct cn_option_info {
+    const char *name;
+    const char *type;    /* "int", "float", "bool", "enum", "ints" (per-axis list), "string", "shape", "padding" */
+    const char *def;     /* default as it would be written in a model file; NULL = required */
+    const char *choices; /* enum values separated by '|', else NULL */
+    const char *help;
+} cn_option_info;
+
+typedef struct cn_layer_type_info {
+    const char *name;    /* as written in model files: "conv", "conv_transpose", ... */
+    const char *summary;
+    int min_inputs, max_inputs;
+    int n_options;
+    const cn_option_info *options;
+} cn_layer_type_info;
+
+int cn_layer_type_count(void);
+/* i in [0, count); NULL otherwise. Static data, never freed. */
+const cn_layer_type_info *cn_layer_type_at(int i);
+const cn_layer_type_info *cn_layer_type_find(const char *name);
+
+/* ---- building ------------------------------------------------------------------------- */
+cn_status cn_model_create(cn_model **out);
+void cn_model_destroy(cn_model *m);
+/* Add a layer. `name` NULL → "<type><k>". `inputs` NULL → the previously added layer;
+ * otherwise layer names separated by commas. `options` is "key=value key=value ..." with the
+ * same syntax as model files. Errors name the layer, the option and the value. */
+cn_status cn_model_add(cn_model *m, const char *type, const char *name, const char *inputs, const char *options);
+
+/* Change one option of a named layer ("c1", "stride", "2"), e.g. to override an input
+ * shape from the command line. Allowed until the first plan. */
+cn_status cn_model_set_option(cn_model *m, const char *layer, const char *key, const char *value);
+
+/* Model files (docs/FORMAT.md). `filename` labels error messages ("model.cfg:14: ..."). */
+cn_status cn_model_parse(cn_model **out, const char *text, const char *filename);
+cn_status cn_model_load(cn_model **out, const char *path);
+/* The model as text that cn_model_parse reads back into an identical network. *text is
+ * allocated with cn_malloc; free it with cn_free. */
+cn_status cn_model_to_text(const cn_model *m, char **text);
+cn_status cn_model_save(const cn_model *m, const char *path); /* atomic */
+
+/* ---- planning ------------------------------------------------------------------------- */
+enum { CN_PLAN_INFER = 0, CN_PLAN_TRAIN = 1 };
+/* Infer every shape for this batch size, allocate parameters (first plan only) and the arena
+ * (activations, and with CN_PLAN_TRAIN caches and gradients). Errors name the layer, its
+ * inputs and their shapes. */
+cn_status cn_model_plan(cn_model *m, int64_t batch, int flags);
+/* Initialize parameters (He/Xavier per layer as the layer declares; biases zero), from
+ * stream CN_STREAM_INIT of `seed`. Requires a plan. */
+cn_status cn_model_init(cn_model *m, uint64_t seed);
+
+/* ---- running -------------------------------------------------------------------------- */
+/* x: the (first) input layer's tensor, batch x its shape, borrowed for the call. train=1
+ * uses training behaviour (dropout, batch statistics) and keeps caches for backward. */
+cn_status cn_model_forward(cn_model *m, const float *x, int train);
+/* Set the data of a named input layer (models with several inputs), then call forward with x = NULL. */
+cn_status cn_model_set_input(cn_model *m, const char *input_name, const float *x);
+/* Targets for the model's loss layer (the last layer, e.g. [softmax_cross_entropy]),
+ * borrowed until the next forward: floats shaped as that loss documents (class indices as
+ * floats for cross-entropy). Forwards without targets skip the loss layer. */
+cn_status cn_model_set_target(cn_model *m, const float *target);
+/* The loss computed by the last forward that had targets; NAN otherwise. */
+double cn_model_loss(const cn_model *m);
+/* The prediction: the output of the last layer, or of the layer feeding a trailing loss
+ * layer (or of `name`), valid until the next forward or plan. */
+const float *cn_model_output(const cn_model *m, cn_shape *shape);
+cn_status cn_model_layer_output(const cn_model *m, const char *name, const float **y, cn_shape *shape);
+/* Backward from dy (the last layer's output gradient). With a loss layer last, pass NULL:
+ * backward starts from dL/dL = 1. Accumulates into the parameter gradients (call
+ * cn_model_zero_grad first). Requires a training forward. */
+cn_status cn_model_backward(cn_model *m, const float *dy);
+/* Gradient with respect to the (first) input, after backward. */
+const float *cn_model_input_grad(const cn_model *m);
+void cn_model_zero_grad(cn_model *m);
+
+/* ---- introspection -------------------------------------------------------------------- */
+typedef struct cn_param {
+    const char *name;    /* "<layer>.<param>", e.g. "c1.weight" */
+    cn_shape shape;
+    float *value;        /* owned by the model */
+    float *grad;         /* owned by the model; NULL when planned without CN_PLAN_TRAIN */
+    int trainable;       /* 0 for running statistics and frozen layers */
+} cn_param;
+int cn_model_param_count(const cn_model *m);
+/* The i-th parameter tensor (requires a plan). */
+cn_status cn_model_param(const cn_model *m, int i, cn_param *p);
+
+typedef struct cn_layer_info {
+    const char *name, *type;
+    int n_inputs;
+    const char *inputs[8];
+    cn_shape out;        /* batch included */
+    int64_t params;      /* learnable values */
+    int64_t macs;        /* multiply-accumulates for the planned batch */
+    int rf_ndim;         /* spatial axes of the receptive field (0: none, e.g. dense input) */
+    double rf_size[3];   /* receptive field on the model input, per axis (D, H, W as present) */
+    double rf_jump[3];   /* distance on the input between neighbouring outputs (stride product) */
+} cn_layer_info;
+int cn_model_layer_count(const cn_model *m);
+cn_status cn_model_layer(const cn_model *m, int i, cn_layer_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
