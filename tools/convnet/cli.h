@@ -71,6 +71,8 @@ const cli_cmd *cli_find(const char *name);
 int cmd_version(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
 int cmd_inspect(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
 int cmd_random(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
+int cmd_layers(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
+int cmd_summary(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
 int cmd_help(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
 
 #endif

@@ -1,0 +1,241 @@
+/* test_model.c — the model: text format (parse, write, round trip), the builder, planning
+ * and re-planning, state errors, initialization, and every kind of bad model file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static const char *lenet_like =
+    "# a small CNN\n"
+    "[input]\n"
+    "name = image\n"
+    "shape = 1x12x12     ; C x H x W\n"
+    "\n"
+    "[conv]\n"
+    "name = c1\n"
+    "filters = 4\n"
+    "kernel = 3\n"
+    "padding = same\n"
+    "\n"
+    "[conv]\n"
+    "name = c2\n"
+    "input = c1\n"
+    "filters = 6\n"
+    "kernel = 3x2\n"
+    "stride = 2\n"
+    "pad_mode = zero\n"
+    "init = xavier_uniform\n";
+
+static void test_parse_and_plan(void)
+{
+    cn_model *m;
+    CHECK_OK(cn_model_parse(&m, lenet_like, "lenet.cfg"));
+    CHECK_EQ_INT(cn_model_layer_count(m), 3);
+    CHECK_OK(cn_model_plan(m, 5, CN_PLAN_INFER));
+    cn_layer_info li;
+    CHECK_OK(cn_model_layer(m, 2, &li));
+    CHECK(!strcmp(li.name, "c2") && !strcmp(li.type, "conv") && li.n_inputs == 1 && !strcmp(li.inputs[0], "c1"));
+    /* 12x12 same -> 12x12; k 3x2 stride 2 -> floor((12-3)/2)+1 = 5, floor((12-2)/2)+1 = 6 */
+    CHECK(li.out.ndim == 4 && li.out.dim[0] == 5 && li.out.dim[1] == 6 && li.out.dim[2] == 5 && li.out.dim[3] == 6);
+    CHECK_EQ_INT(li.params, 6 * 4 * 3 * 2 + 6);
+    CHECK_EQ_INT(cn_model_param_count(m), 4);
+    cn_param p;
+    CHECK_OK(cn_model_param(m, 2, &p));
+    CHECK(!strcmp(p.name, "c2.weight") && p.grad == NULL && p.trainable);
+    /* a different batch re-plans without touching parameters */
+    p.value[0] = 42;
+    CHECK_OK(cn_model_plan(m, 2, CN_PLAN_TRAIN));
+    CHECK_OK(cn_model_param(m, 2, &p));
+    CHECK(p.value[0] == 42 && p.grad != NULL);
+    cn_shape s;
+    float x[2 * 144] = {0};
+    CHECK_OK(cn_model_forward(m, x, 0));
+    CHECK(cn_model_output(m, &s) != NULL && s.dim[0] == 2);
+    const float *y1;
+    CHECK_OK(cn_model_layer_output(m, "c1", &y1, &s));
+    CHECK(s.dim[1] == 4);
+    CHECK_ERR(cn_model_layer_output(m, "c9", &y1, &s), CN_STATUS_NOT_FOUND, "'c9'");
+    cn_model_destroy(m);
+}
+
+static void test_round_trip(void)
+{
+    cn_model *a, *b;
+    char *t1, *t2;
+    CHECK_OK(cn_model_parse(&a, lenet_like, "lenet.cfg"));
+    CHECK_OK(cn_model_to_text(a, &t1));
+    CHECK_OK(cn_model_parse(&b, t1, "written"));
+    CHECK_OK(cn_model_to_text(b, &t2));
+    CHECK(!strcmp(t1, t2));
+    CHECK(strstr(t1, "init = xavier_uniform") && strstr(t1, "kernel = 3x2") && !strstr(t1, "pad_mode")); /* defaults omitted */
+    /* the same network: same shapes, and the same seed gives the same weights and outputs */
+    CHECK_OK(cn_model_plan(a, 3, CN_PLAN_INFER));
+    CHECK_OK(cn_model_plan(b, 3, CN_PLAN_INFER));
+    CHECK_OK(cn_model_init(a, 7));
+    CHECK_OK(cn_model_init(b, 7));
+    float x[3 * 144];
+    cn_rng r;
+    cn_rng_init(&r, 1, CN_STREAM_USER);
+    cn_rng_fill_uniform(&r, x, 3 * 144, -1, 1);
+    cn_shape sa, sb;
+    CHECK_OK(cn_model_forward(a, x, 0));
+    CHECK_OK(cn_model_forward(b, x, 0));
+    const float *ya = cn_model_output(a, &sa), *yb = cn_model_output(b, &sb);
+    CHECK(cn_shape_equal(&sa, &sb) && !memcmp(ya, yb, (size_t)cn_shape_numel(&sa) * 4));
+    /* save atomically and load back */
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/cn_test_model_%d.cfg", (int)getpid());
+    CHECK_OK(cn_model_save(a, path));
+    cn_model *c;
+    CHECK_OK(cn_model_load(&c, path));
+    char *t3;
+    CHECK_OK(cn_model_to_text(c, &t3));
+    CHECK(!strcmp(t1, t3));
+    remove(path);
+    cn_free(t1), cn_free(t2), cn_free(t3);
+    cn_model_destroy(a), cn_model_destroy(b), cn_model_destroy(c);
+}
+
+static void test_builder_matches_file(void)
+{
+    cn_model *a, *b;
+    CHECK_OK(cn_model_create(&a));
+    CHECK_OK(cn_model_add(a, "input", "image", NULL, "shape=1x12x12"));
+    CHECK_OK(cn_model_add(a, "conv", "c1", NULL, "filters=4 kernel=3 padding=same"));
+    CHECK_OK(cn_model_add(a, "conv", "c2", "c1", "filters=6 kernel=3x2 stride=2 init=xavier_uniform"));
+    CHECK_OK(cn_model_parse(&b, lenet_like, "lenet.cfg"));
+    char *ta, *tb;
+    CHECK_OK(cn_model_to_text(a, &ta));
+    CHECK_OK(cn_model_to_text(b, &tb));
+    CHECK(!strcmp(ta, tb));
+    cn_free(ta), cn_free(tb);
+    /* builder errors */
+    CHECK_ERR(cn_model_add(a, "conv", "c3", NULL, "filters=4 kernel"), CN_STATUS_INVALID_ARG, "'kernel' is not of the form key=value");
+    CHECK_ERR(cn_model_add(a, "conv", "c1", NULL, "filters=4 kernel=3"), CN_STATUS_INVALID_ARG, "a layer named 'c1' already exists");
+    CHECK_ERR(cn_model_add(a, "conv", "9bad", NULL, "filters=4 kernel=3"), CN_STATUS_INVALID_ARG, "'9bad' is not valid");
+    CHECK_OK(cn_model_add(a, "conv", NULL, NULL, "filters=2 kernel=1"));
+    cn_layer_info li;
+    CHECK_OK(cn_model_layer(a, 3, &li));
+    CHECK(!strcmp(li.name, "conv3")); /* auto names count the layers of the type */
+    /* no layers may be added once parameters exist */
+    CHECK_OK(cn_model_plan(a, 1, CN_PLAN_INFER));
+    CHECK_ERR(cn_model_add(a, "conv", NULL, NULL, "filters=2 kernel=1"), CN_STATUS_INVALID_STATE, "after the first plan");
+    cn_model_destroy(a), cn_model_destroy(b);
+}
+
+static void test_state_errors(void)
+{
+    cn_model *m;
+    CHECK_OK(cn_model_parse(&m, lenet_like, "lenet.cfg"));
+    float x[144] = {0}, dy[1000] = {0};
+    CHECK_ERR(cn_model_forward(m, x, 0), CN_STATUS_INVALID_STATE, "not planned");
+    CHECK_ERR(cn_model_init(m, 1), CN_STATUS_INVALID_STATE, "not planned");
+    CHECK_ERR(cn_model_plan(m, 0, CN_PLAN_INFER), CN_STATUS_INVALID_ARG, "batch size 0");
+    CHECK_OK(cn_model_plan(m, 1, CN_PLAN_INFER));
+    CHECK_ERR(cn_model_forward(m, x, 1), CN_STATUS_INVALID_STATE, "CN_PLAN_TRAIN");
+    CHECK_ERR(cn_model_backward(m, dy), CN_STATUS_INVALID_STATE, "training forward");
+    CHECK_ERR(cn_model_forward(m, NULL, 0), CN_STATUS_INVALID_STATE, "no data for input 'image'");
+    CHECK_ERR(cn_model_set_input(m, "c1", x), CN_STATUS_NOT_FOUND, "no input layer named 'c1'");
+    CHECK_OK(cn_model_set_input(m, "image", x));
+    CHECK_OK(cn_model_forward(m, NULL, 0));
+    CHECK_OK(cn_model_plan(m, 1, CN_PLAN_TRAIN));
+    CHECK_OK(cn_model_forward(m, x, 0));
+    CHECK_ERR(cn_model_backward(m, dy), CN_STATUS_INVALID_STATE, "training forward");
+    CHECK_OK(cn_model_forward(m, x, 1));
+    CHECK_OK(cn_model_backward(m, dy));
+    CHECK(cn_model_input_grad(m) != NULL);
+    CHECK_ERR(cn_model_param(m, 99, &(cn_param){0}), CN_STATUS_INVALID_ARG, "index 99");
+    cn_model_destroy(m);
+    cn_model_destroy(NULL);
+}
+
+static void test_init(void)
+{
+    cn_model *a;
+    CHECK_OK(cn_model_parse(&a, "[input]\nshape=64x8x8\n[conv]\nfilters=128\nkernel=3\n[conv]\nfilters=32\nkernel=1\ninit=xavier_uniform\n", "i"));
+    CHECK_OK(cn_model_plan(a, 1, CN_PLAN_INFER));
+    CHECK_OK(cn_model_init(a, 3));
+    cn_param w, b, w2;
+    CHECK_OK(cn_model_param(a, 0, &w));
+    CHECK_OK(cn_model_param(a, 1, &b));
+    CHECK_OK(cn_model_param(a, 2, &w2));
+    /* He normal: std sqrt(2 / fan_in), fan_in = 64*9 */
+    int64_t n = cn_shape_numel(&w.shape);
+    double s2 = 0, bias_abs = 0;
+    for (int64_t i = 0; i < n; i++) s2 += (double)w.value[i] * w.value[i];
+    for (int i = 0; i < 128; i++) bias_abs += fabs(b.value[i]);
+    CHECK_NEAR(sqrt(s2 / n), sqrt(2.0 / 576), 0.02 * sqrt(2.0 / 576)); /* 73728 samples: std error ~0.3% */
+    CHECK(bias_abs == 0);
+    /* Xavier uniform: |w| <= sqrt(6 / (fan_in + fan_out)) = sqrt(6/160), and it reaches near the bound */
+    double bound = sqrt(6.0 / 160), mx = 0;
+    for (int64_t i = 0; i < cn_shape_numel(&w2.shape); i++) mx = fmax(mx, fabs(w2.value[i]));
+    CHECK(mx <= bound && mx > 0.95 * bound);
+    float first = w.value[0];
+    CHECK_OK(cn_model_init(a, 3));
+    CHECK(w.value[0] == first);
+    CHECK_OK(cn_model_init(a, 4));
+    CHECK(w.value[0] != first);
+    cn_model_destroy(a);
+}
+
+static void expect_bad(const char *text, cn_status want, const char *substr)
+{
+    cn_model *m = NULL;
+    cn_status st = cn_model_parse(&m, text, "bad.cfg");
+    if (st == CN_OK) st = cn_model_plan(m, 1, CN_PLAN_INFER);
+    int before = cn_test_failures;
+    CHECK_ERR(st, want, substr);
+    if (cn_test_failures != before) printf("     (model was: %s)\n", text);
+    cn_model_destroy(m);
+}
+
+static void test_bad_model_files(void)
+{
+    expect_bad("[input]\nshape=1x8x8\n[cnov]\nfilters=2\nkernel=3\n", CN_STATUS_INVALID_ARG,
+               "bad.cfg:3: unknown layer type 'cnov' — did you mean 'conv'?");
+    expect_bad("[input]\nshape=1x8x8\n[conv]\nfilters=2\nkernel=3\nstrde=2\n", CN_STATUS_INVALID_ARG,
+               "bad.cfg:3: unknown option 'strde' in [conv] — did you mean 'stride'?");
+    expect_bad("[input]\nshape=1x8x8\n[conv]\nfilters=two\nkernel=3\n", CN_STATUS_INVALID_ARG, "filters = 'two': expected an integer");
+    expect_bad("[input]\nshape=1x8x8\n[conv]\nfilters=2\nkernel=3\npad_mode=mirror\n", CN_STATUS_INVALID_ARG,
+               "pad_mode = 'mirror' is not one of zero|reflect|replicate");
+    expect_bad("[input]\nshape=1x8x8\n[conv]\nfilters=2\n", CN_STATUS_INVALID_ARG, "bad.cfg:3: [conv] needs option 'kernel'");
+    expect_bad("[input]\nshape=1x8x8\n[conv]\nname=a\ninput=b\nfilters=1\nkernel=1\n[conv]\nname=b\ninput=a\nfilters=1\nkernel=1\n",
+               CN_STATUS_INVALID_ARG, "the layers 'a', 'b' form a cycle");
+    expect_bad("[input]\nname=img\nshape=1x8x8\n[conv]\ninput=imgg\nfilters=1\nkernel=1\n", CN_STATUS_NOT_FOUND,
+               "takes input 'imgg', which no layer is named — did you mean 'img'?");
+    expect_bad("[input]\nshape=1x8x8\n[conv]\nname=a\ninput=a\nfilters=1\nkernel=1\n", CN_STATUS_INVALID_ARG, "takes itself");
+    expect_bad("[input]\nshape=1x8x8\n[conv]\nname=x\nfilters=1\nkernel=1\n[conv]\nname=x\nfilters=1\nkernel=1\n",
+               CN_STATUS_INVALID_ARG, "bad.cfg:7: a layer named 'x' already exists");
+    expect_bad("[input]\nshape=1x8x8\n[conv]\nfilters=1\nfilters=2\nkernel=1\n", CN_STATUS_FORMAT, "bad.cfg:5: option 'filters' given twice");
+    expect_bad("filters=1\n[input]\nshape=1x8x8\n", CN_STATUS_FORMAT, "bad.cfg:1: option 'filters' before any [layer] block");
+    expect_bad("[input\nshape=1x8x8\n", CN_STATUS_FORMAT, "bad.cfg:1: expected a block header");
+    expect_bad("[input]\nshape 1x8x8\n", CN_STATUS_FORMAT, "bad.cfg:2: expected 'key = value'");
+    expect_bad("[input]\nshape=\n", CN_STATUS_FORMAT, "empty value");
+    expect_bad("# nothing\n", CN_STATUS_FORMAT, "no layers");
+    expect_bad("[conv]\nfilters=1\nkernel=1\n", CN_STATUS_INVALID_ARG, "needs an input, and it is the first layer");
+    expect_bad("[input]\nshape=1x0x8\n", CN_STATUS_SHAPE, "shape dimension 1 is 0");
+    expect_bad("[input]\nshape=1x8x8\n[input]\nshape=2\ninput=input1\n", CN_STATUS_INVALID_ARG, "takes 0 to 0 inputs, 1 given");
+    expect_bad("[input]\nshape=1048576x1048576x1048576\n", CN_STATUS_LIMIT, "input1");
+    expect_bad("[input]\nshape=1x8x8\n[conv]\nfilters=2\nkernel=9\n", CN_STATUS_SHAPE, "bad.cfg:3:");
+    CHECK_ERR(cn_model_load(&(cn_model *){NULL}, "/no/such/model.cfg"), CN_STATUS_IO, "/no/such/model.cfg: cannot open");
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/cn_test_bin_%d.cfg", (int)getpid());
+    FILE *f = fopen(path, "wb");
+    fwrite("[input]\0\x01\x02", 1, 10, f);
+    fclose(f);
+    CHECK_ERR(cn_model_load(&(cn_model *){NULL}, path), CN_STATUS_FORMAT, "NUL bytes");
+    remove(path);
+}
+
+int main(void)
+{
+    RUN(test_parse_and_plan);
+    RUN(test_round_trip);
+    RUN(test_builder_matches_file);
+    RUN(test_state_errors);
+    RUN(test_init);
+    RUN(test_bad_model_files);
+    return cn_test_finish();
+}
