@@ -5,8 +5,6 @@
  *   rng.h     counter-based random streams (Philox4x32-10)
  *   tensor.h  float32 tensors of up to 5 dims (N, C, D, H, W) and the arena
  *   npy.h     NumPy .npy reading and writing
- *   model.h   models: layer registry, builder, text format, plan, forward/backward
- *   conv.h    convolution geometry, arithmetic and reference kernels
  *   pool.h    pooling, unpooling, upsampling and pixel shuffle (geometry + reference kernels)
  *
  * Link with `pkg-config --cflags --libs convnet`, or in CMake:
@@ -19,6 +17,7 @@
 #include "rng.h"
 #include "tensor.h"
 #include "npy.h"
+#include "data.h"
 #include "model.h"
 #include "conv.h"
 
