@@ -20,5 +20,6 @@
 #include "data.h"
 #include "model.h"
 #include "conv.h"
+#include "ops.h"
 
 #endif
