@@ -17,9 +17,11 @@
 #include "rng.h"
 #include "tensor.h"
 #include "npy.h"
+#include "pool.h"
 #include "data.h"
 #include "model.h"
 #include "conv.h"
 #include "ops.h"
+#include "optim.h"
 
 #endif
