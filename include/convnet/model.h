@@ -106,6 +106,11 @@ cn_status cn_model_backward(cn_model *m, const float *dy);
 /* Gradient with respect to the (first) input, after backward. */
 const float *cn_model_input_grad(const cn_model *m);
 void cn_model_zero_grad(cn_model *m);
+/* The training step counter: run-time randomness (dropout masks, pooling samples) is drawn
+ * at this position; it advances after each backward. Checkpoints save it; gradient checks
+ * rewind it so repeated forwards see the same masks. */
+uint64_t cn_model_step(const cn_model *m);
+void cn_model_set_step(cn_model *m, uint64_t step);
 
 /* ---- introspection -------------------------------------------------------------------- */
 typedef struct cn_param {

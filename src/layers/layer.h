@@ -49,7 +49,7 @@ typedef struct cn_ints {
 
 typedef struct cn_floats {
     int n;
-    double v[6];
+    double v[32];
 } cn_floats;
 
 enum { CN_PADSPEC_EXPLICIT = 0, CN_PADSPEC_SAME_UPPER, CN_PADSPEC_SAME_LOWER, CN_PADSPEC_VALID };
@@ -89,6 +89,7 @@ typedef struct cn_layer_plan {
     cn_param_spec params[CN_MAX_PARAMS];
     size_t cache_bytes;   /* kept from a training forward to its backward */
     size_t scratch_bytes; /* temporary within one call; shared by all layers */
+    int cache_always;     /* allocate the cache in inference plans too (another layer reads it) */
     int64_t macs;         /* multiply-accumulates of one forward at this batch size */
     /* receptive-field arithmetic per spatial axis (ordered as the input's D, H, W): the
      * window an output sees on this layer's input (effective kernel extent) and the step
@@ -110,6 +111,8 @@ typedef struct cn_layer {
     void *state; /* owned: ops->state_size bytes resolved by plan */
     int n_in;
     cn_shape in[CN_MAX_INPUTS];
+    const struct cn_layer *in_layer[CN_MAX_INPUTS]; /* the layers producing the inputs (for layers
+                                                       that use another's cache, e.g. max_unpool) */
     cn_layer_plan plan;
     float *param[CN_MAX_PARAMS]; /* views into the model's parameter block */
     float *grad[CN_MAX_PARAMS];  /* views into the model's gradient block, NULL if not training */
@@ -126,6 +129,7 @@ typedef struct cn_layer_run {
     int train;
     cn_rng rng;               /* this layer's own stream, positioned for this step */
     const float *target;      /* loss layers: the targets given to cn_model_set_target */
+    const void *in_cache[CN_MAX_INPUTS]; /* the input layers' caches (NULL where they have none) */
 } cn_layer_run;
 
 typedef struct cn_layer_ops {
@@ -140,6 +144,8 @@ typedef struct cn_layer_ops {
     cn_status (*plan)(cn_layer *l, cn_layer_plan *p);
     void (*forward)(cn_layer *l, const cn_layer_run *r);
     void (*backward)(cn_layer *l, const cn_layer_run *r);
+    /* loss layers: validate the targets before a forward uses them; may be NULL */
+    cn_status (*check_target)(cn_layer *l, const float *target);
 } cn_layer_ops;
 
 /* ---- registry (registry.c, from layer_list.h) ---- */

@@ -136,7 +136,7 @@ cn_status cn_opts_set(const cn_layer_ops *ops, void *cfg, const char *key, const
             while (*s == ' ') s++;
             errno = 0;
             double x = strtod(s, &end);
-            if (end == s || errno || !isfinite(x) || t.n == 6) goto bad;
+            if (end == s || errno || !isfinite(x) || t.n == 32) goto bad;
             t.v[t.n++] = x;
             s = end;
             while (*s == ' ') s++;
@@ -169,7 +169,7 @@ bad:;
     static const char *const expect[] = {
         [CN_OPT_INT] = "an integer", [CN_OPT_FLOAT] = "a number", [CN_OPT_BOOL] = "true or false",
         [CN_OPT_ENUM] = "a choice", [CN_OPT_INTS] = "integers like 3 or 3x5 or 1,2,1,2",
-        [CN_OPT_FLOATS] = "numbers like 2 or 1.5,2", [CN_OPT_STRING] = "a name",
+        [CN_OPT_FLOATS] = "up to 32 numbers like 2 or 1.5,2", [CN_OPT_STRING] = "a name",
         [CN_OPT_PADDING] = "same, same_lower, valid, or integers like 1 or 1x2 or 0,1,1,0",
     };
     return cn_set_error(CN_STATUS_INVALID_ARG, "%s: [%s] %s = '%s': expected %s", where, ops->name, key, value,

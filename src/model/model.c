@@ -379,7 +379,10 @@ cn_status cn_model_plan(cn_model *m, int64_t batch, int flags)
         cn_layer_plan old = l->plan;
         l->batch = batch;
         l->n_in = nd->n_in;
-        for (int k = 0; k < nd->n_in; k++) l->in[k] = m->nodes[nd->in_idx[k]].layer.plan.out;
+        for (int k = 0; k < nd->n_in; k++) {
+            l->in[k] = m->nodes[nd->in_idx[k]].layer.plan.out;
+            l->in_layer[k] = &m->nodes[nd->in_idx[k]].layer;
+        }
         memset(l->state, 0, l->ops->state_size ? l->ops->state_size : 1);
         memset(&l->plan, 0, sizeof l->plan);
         if ((st = l->ops->plan(l, &l->plan)) != CN_OK) {
@@ -416,7 +419,7 @@ cn_status cn_model_plan(cn_model *m, int64_t batch, int flags)
         }
     for (int i = 0; i < m->n; i++) {
         cn_node *nd = &m->nodes[i];
-        size_t c = train ? nd->layer.plan.cache_bytes : 0;
+        size_t c = train || nd->layer.plan.cache_always ? nd->layer.plan.cache_bytes : 0;
         if ((st = cn_arena_reserve(&m->arena, c, &nd->cache_off, nd->layer.name)) != CN_OK) return st;
     }
     if ((st = cn_arena_reserve(&m->arena, scratch, &m->scratch_off, "scratch")) != CN_OK) return st;
@@ -453,13 +456,22 @@ cn_status cn_model_set_input(cn_model *m, const char *input_name, const float *x
     return CN_OK;
 }
 
+static int has_cache(const cn_model *m, const cn_node *nd)
+{
+    return nd->layer.plan.cache_bytes && ((m->flags & CN_PLAN_TRAIN) || nd->layer.plan.cache_always);
+}
+
 static void layer_run(cn_model *m, cn_node *nd, cn_layer_run *r, int train)
 {
     memset(r, 0, sizeof *r);
     r->n_in = nd->n_in;
     for (int k = 0; k < nd->n_in; k++) r->x[k] = cn_arena_at(&m->arena, m->nodes[nd->in_idx[k]].out_off);
     r->y = cn_arena_at(&m->arena, nd->out_off);
-    r->cache = nd->layer.plan.cache_bytes && (m->flags & CN_PLAN_TRAIN) ? cn_arena_at(&m->arena, nd->cache_off) : NULL;
+    r->cache = has_cache(m, nd) ? cn_arena_at(&m->arena, nd->cache_off) : NULL;
+    for (int k = 0; k < nd->n_in; k++) {
+        const cn_node *src = &m->nodes[nd->in_idx[k]];
+        r->in_cache[k] = has_cache(m, src) ? cn_arena_at(&m->arena, src->cache_off) : NULL;
+    }
     r->scratch = m->scratch_bytes ? cn_arena_at(&m->arena, m->scratch_off) : NULL;
     r->train = train;
     r->target = m->target;
@@ -489,6 +501,14 @@ cn_status cn_model_forward(cn_model *m, const float *x, int train)
     if (train && has_loss && !m->target)
         return cn_set_error(CN_STATUS_INVALID_STATE, "forward: the model has a loss layer; give targets with cn_model_set_target "
                                                      "before a training forward");
+    if (m->target)
+        for (int i = 0; i < m->n; i++) {
+            cn_layer *l = &m->nodes[i].layer;
+            if (l->ops->is_loss && l->ops->check_target && (st = l->ops->check_target(l, m->target)) != CN_OK) {
+                m->target = NULL;
+                return st;
+            }
+        }
     for (int oi = 0; oi < m->n; oi++) {
         cn_node *nd = &m->nodes[m->order[oi]];
         if (nd->layer.ops->is_loss && !m->target) continue; /* inference without targets */
@@ -591,6 +611,12 @@ const float *cn_model_input_grad(const cn_model *m)
 void cn_model_zero_grad(cn_model *m)
 {
     if (m && m->grad_block) memset(m->grad_block, 0, m->param_floats * sizeof(float));
+}
+
+uint64_t cn_model_step(const cn_model *m) { return m ? m->step : 0; }
+void cn_model_set_step(cn_model *m, uint64_t step)
+{
+    if (m) m->step = step;
 }
 
 /* ---- introspection ---- */

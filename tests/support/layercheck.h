@@ -20,6 +20,13 @@ typedef struct cn_layercheck_opts {
     double floor;      /* relative-error floor (default 1e-3) */
     float input_lo, input_hi; /* input range (default -1, 1) */
     int max_checks;    /* elements per tensor (default 200) */
+    int distinct;      /* inputs: a random permutation of evenly spaced values in [lo, hi], so no
+                          two are closer than (hi-lo)/n and none is within half that of 0 —
+                          keeps max-pooling ties and ReLU-style kinks more than eps away when
+                          eps < (hi-lo)/(2n) */
+    int targets;       /* loss layers: 0 none, 1 class indices (from the input's axis 1),
+                          2 binary 0/1 of the input's shape, 3 uniform(-1,1) of its shape */
+    int64_t target_count; /* number of target values (default: N for 1, numel of input otherwise) */
 } cn_layercheck_opts;
 
 /* Returns 1 if every check passed. opts may be NULL for the defaults. */
