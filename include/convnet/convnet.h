@@ -20,6 +20,7 @@
 #include "pool.h"
 #include "data.h"
 #include "model.h"
+#include "safetensors.h"
 #include "conv.h"
 #include "ops.h"
 #include "optim.h"
