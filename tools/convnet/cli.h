@@ -67,12 +67,9 @@ cJSON *cli_json_cpu(void);
 extern const cli_cmd cli_commands[];
 const cli_cmd *cli_find(const char *name);
 
-/* commands */
-int cmd_version(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
-int cmd_inspect(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
-int cmd_random(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
-int cmd_layers(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
-int cmd_summary(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
-int cmd_help(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
+/* commands: cmd_<name> for every line of commands.h */
+#define CLI_COMMAND(name, summary, usage, details) int cmd_##name(const cli_cmd *cmd, int argc, char **argv, cli_global *g);
+#include "commands.h"
+#undef CLI_COMMAND
 
 #endif

@@ -6,26 +6,9 @@
 #include "core/text.h"
 
 const cli_cmd cli_commands[] = {
-    {"version", "print the version, the CPU features and the kernels in use", "[--json]", NULL, cmd_version},
-    {"inspect", "validate a file and print what it holds", "FILE [--json]",
-     "Reads FILE completely with the same parser the rest of convnet uses and prints its format,\n"
-     "dtype, shape and value statistics, or the precise reason it is invalid (exit 1).\n"
-     "Understands: NumPy .npy.",
-     cmd_inspect},
-    {"random", "write a tensor of seeded random numbers to a .npy file", "--shape DIMS --out FILE [options]",
-     "Draws from convnet's counter-based generator (Philox4x32-10): the same seed gives the same\n"
-     "file whatever the thread count.",
-     cmd_random},
-    {"layers", "list the layer types with their options and defaults", "[TYPE] [--json]",
-     "Without TYPE: every layer type with a one-line summary. With TYPE: its options, their\n"
-     "types, defaults and meaning, as written in model files (docs/FORMAT.md).",
-     cmd_layers},
-    {"summary", "per-layer output shapes, parameters, MACs and receptive fields of a model", "MODEL [options]",
-     "Plans MODEL (a model file, docs/FORMAT.md) and prints, per layer: name, type, output shape\n"
-     "(batch first), learnable parameters, multiply-accumulates, and the receptive field on the\n"
-     "input with the jump (distance on the input between neighbouring outputs); then totals.",
-     cmd_summary},
-    {"help", "show help for a command", "[COMMAND]", NULL, cmd_help},
+#define CLI_COMMAND(name, summary, usage, details) {#name, summary, usage, details, cmd_##name},
+#include "commands.h"
+#undef CLI_COMMAND
     {NULL, NULL, NULL, NULL, NULL},
 };
 
