@@ -24,5 +24,7 @@
 #include "conv.h"
 #include "ops.h"
 #include "optim.h"
+#include "dataset.h"
+#include "train.h"
 
 #endif

@@ -44,6 +44,7 @@ typedef struct cn_layer_type_info {
     const char *name;    /* as written in model files: "conv", "conv_transpose", ... */
     const char *summary;
     int min_inputs, max_inputs;
+    int is_loss;         /* a loss layer: takes targets, outputs the scalar loss */
     int n_options;
     const cn_option_info *options;
 } cn_layer_type_info;

@@ -51,7 +51,7 @@ static void build(void)
                 }
             }
         }
-        infos[t] = (cn_layer_type_info){ops->name, ops->summary, ops->min_inputs, ops->max_inputs, n, option_infos[t]};
+        infos[t] = (cn_layer_type_info){ops->name, ops->summary, ops->min_inputs, ops->max_inputs, ops->is_loss, n, option_infos[t]};
     }
     type_names[N_TYPES] = NULL;
     built = 1;

@@ -63,6 +63,13 @@ int cli_print_json(cJSON *obj);
 cJSON *cli_json_shape(const int64_t *dims, int ndim);
 cJSON *cli_json_cpu(void);
 
+/* models (model_io.c): a model text file, or a weights file carrying its model text (then
+ * *weights is set to it when NULL). cli_load_weights accepts weights files and checkpoints. */
+cn_status cli_load_model(const char *path, const char **weights, cn_model **m);
+cn_status cli_load_weights(cn_model *m, const char *weights);
+int cli_model_has_loss(const cn_model *m);
+cn_status cli_ensure_loss(cn_model *m, const cn_dataset_info *info);
+
 /* the command table (main.c) */
 extern const cli_cmd cli_commands[];
 const cli_cmd *cli_find(const char *name);

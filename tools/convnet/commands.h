@@ -19,3 +19,14 @@ CLI_COMMAND(summary, "per-layer output shapes, parameters, MACs and receptive fi
             "input with the jump (distance on the input between neighbouring outputs); then totals.")
 CLI_COMMAND(help, "show help for a command", "[COMMAND]",
             NULL)
+CLI_COMMAND(train, "train a model on a dataset", "MODEL --data DATASET [options]",
+            "Trains MODEL (a model file, or a weights file that carries its model) on DATASET with\n"
+            "mini-batch SGD/Adam/AdamW and a learning-rate schedule, evaluating on the test (or\n"
+            "--val-split) part after every epoch. With --out RUNDIR it writes log.jsonl, a\n"
+            "checkpoint every epoch (atomically), and at the end weights.safetensors and metrics.json.\n"
+            "--resume continues an interrupted run exactly (same seed and options). A model without\n"
+            "a loss layer gets [softmax_cross_entropy] (class targets) or [mse].")
+CLI_COMMAND(eval, "evaluate a trained model: loss, accuracy, per-class table, confusion", "MODEL [--weights W] --data DATASET",
+            NULL)
+CLI_COMMAND(predict, "top-k classes with probabilities for .npy inputs", "MODEL [--weights W] INPUT...",
+            "Each INPUT is a .npy array holding one sample (the model input's shape) or several.")
