@@ -74,6 +74,12 @@ cn_status cn_model_load(cn_model **out, const char *path);
 cn_status cn_model_to_text(const cn_model *m, char **text);
 cn_status cn_model_save(const cn_model *m, const char *path); /* atomic */
 
+/* A model with the same network that reads `src`'s parameters (without copying them) and has
+ * its own activations and workspace: one per thread serves predictions concurrently. It is
+ * planned for src's batch size (re-plan it for others, inference only). src must stay planned
+ * and outlive it; updating src's weights is seen by it. */
+cn_status cn_model_share(cn_model **out, const cn_model *src);
+
 /* ---- planning ------------------------------------------------------------------------- */
 enum { CN_PLAN_INFER = 0, CN_PLAN_TRAIN = 1 };
 /* Infer every shape for this batch size, allocate parameters (first plan only) and the arena

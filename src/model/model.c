@@ -31,7 +31,7 @@ void cn_model_destroy(cn_model *m)
     cn_free(m->nodes);
     cn_free(m->order);
     cn_free(m->params);
-    cn_free(m->param_block);
+    if (!m->shared) cn_free(m->param_block); /* a shared model borrows its parameters */
     cn_free(m->grad_block);
     cn_free(m->inputs);
     cn_arena_free(&m->arena);
@@ -215,6 +215,26 @@ cn_status cn_model_set_option(cn_model *m, const char *layer, const char *key, c
     return st;
 }
 
+cn_status cn_model_share(cn_model **out, const cn_model *src)
+{
+    *out = NULL;
+    if (!src || !src->params) return cn_set_error(CN_STATUS_INVALID_STATE, "share: the source model is not planned");
+    char *text;
+    cn_status st = cn_model_to_text(src, &text);
+    if (st != CN_OK) return st;
+    cn_model *m;
+    st = cn_model_parse(&m, text, src->source[0] ? src->source : "shared model");
+    cn_free(text);
+    if (st != CN_OK) return st;
+    m->shared = src;
+    if ((st = cn_model_plan(m, src->batch, CN_PLAN_INFER)) != CN_OK) {
+        cn_model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return CN_OK;
+}
+
 /* ---- planning ---- */
 
 /* resolve input names and sort topologically (Kahn's algorithm, iterative) */
@@ -305,9 +325,17 @@ static cn_status alloc_params(cn_model *m, int train)
             }
         }
         m->param_floats = floats;
-        m->param_block = cn_calloc(floats + 16, sizeof(float), "parameters");
-        if (!m->param_block) return CN_STATUS_NOMEM;
+        if (m->shared) {
+            if (floats != m->shared->param_floats || m->n_params != m->shared->n_params)
+                return cn_set_error(CN_STATUS_INTERNAL, "model: a shared copy does not match its source's parameters");
+            m->param_block = m->shared->param_block;
+        } else {
+            m->param_block = cn_calloc(floats + 16, sizeof(float), "parameters");
+            if (!m->param_block) return CN_STATUS_NOMEM;
+        }
     }
+    if (train && m->shared)
+        return cn_set_error(CN_STATUS_INVALID_STATE, "plan: a model sharing another's parameters is for inference only");
     if (train && !m->grad_block) {
         m->grad_block = cn_calloc(m->param_floats + 16, sizeof(float), "parameter gradients");
         if (!m->grad_block) return CN_STATUS_NOMEM;

@@ -47,6 +47,7 @@ struct cn_model {
     int loss_valid;                          /* the last forward computed the loss */
 
     uint64_t seed, step;                     /* run-time randomness: stream per layer, counter per step */
+    const struct cn_model *shared;           /* set by cn_model_share: parameters borrowed from it */
 };
 
 /* model.c */
