@@ -4,6 +4,8 @@
 #   make sanitize  build with ASan+UBSan into build-asan/ and run the tests there
 #   make demo      build and run the main job
 #   make deps      install missing Debian packages (no-op when all are present)
+#   make bench     build and run the benchmark (prints a table; not a test)
+#   make fuzz      run every fuzz target for FUZZ_SECONDS seconds (clang/libFuzzer)
 #   make install PREFIX=/usr/local
 
 BUILD    ?= build
@@ -12,10 +14,16 @@ PREFIX   ?= /usr/local
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE    ?= cmake
 
-# Debian packages the build and tests need
-DEB_PACKAGES = cmake make gcc libc6-dev pkgconf libcjson-dev zlib1g-dev
+# Debian packages the build and tests need: compilers and libraries at the edges (JSON, gzip,
+# images, zip, protobuf for ONNX, MPI), data (Fashion-MNIST, ONNX's operator tests, Darknet's
+# model zoo) and test tools (chromium for the HTML report, clang for fuzzing, python3-onnx
+# to check exported models)
+DEB_PACKAGES = cmake make gcc libc6-dev pkgconf libcjson-dev zlib1g-dev libstb-dev libzip-dev \
+	protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx \
+	libopenmpi-dev openmpi-bin dataset-fashion-mnist darknet chromium clang
+FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps test sanitize demo install clean
+.PHONY: all build deps test sanitize demo bench fuzz install clean
 
 all: build
 
@@ -39,6 +47,12 @@ sanitize: deps
 
 demo: build
 	bash scripts/demo.sh $(BUILD)/convnet
+
+bench: build
+	$(BUILD)/convnet bench
+
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)

@@ -24,7 +24,9 @@
 #include "conv.h"
 #include "ops.h"
 #include "optim.h"
+#include "detect.h"
 #include "dataset.h"
 #include "train.h"
+
 
 #endif

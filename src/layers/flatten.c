@@ -7,6 +7,7 @@ static cn_status plan(cn_layer *l, cn_layer_plan *p)
 {
     const cn_shape *in = &l->in[0];
     p->out = (cn_shape){2, {in->dim[0], cn_shape_numel(in) / in->dim[0]}};
+    p->rf_global = 1; /* each output value may come from anywhere: later layers see the whole map */
     return CN_OK;
 }
 

@@ -107,6 +107,7 @@ typedef struct cn_layer {
     const struct cn_layer_ops *ops;
     char name[CN_NAME_MAX];
     int64_t batch; /* the planned batch size (set by the model before plan) */
+    int train;     /* the plan is for training (CN_PLAN_TRAIN), set by the model before plan */
     void *cfg;   /* owned: ops->cfg_size bytes of parsed options */
     void *state; /* owned: ops->state_size bytes resolved by plan */
     int n_in;

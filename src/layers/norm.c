@@ -55,7 +55,7 @@ static cn_status plan_kind(cn_layer *l, cn_layer_plan *p, int kind)
     size_t cache = 0;
     switch (kind) {
     case K_BATCH:
-        st = cn_batchnorm_check(&s->g, !c->frozen, label);
+        st = cn_batchnorm_check(&s->g, l->train && !c->frozen, label); /* batch statistics need 2+ values */
         cache = cn_batchnorm_cache_floats(&s->g);
         break;
     case K_INSTANCE:

@@ -406,6 +406,7 @@ cn_status cn_model_plan(cn_model *m, int64_t batch, int flags)
         cn_layer *l = &nd->layer;
         cn_layer_plan old = l->plan;
         l->batch = batch;
+        l->train = train;
         l->n_in = nd->n_in;
         for (int k = 0; k < nd->n_in; k++) {
             l->in[k] = m->nodes[nd->in_idx[k]].layer.plan.out;

@@ -30,3 +30,6 @@ CLI_COMMAND(eval, "evaluate a trained model: loss, accuracy, per-class table, co
             NULL)
 CLI_COMMAND(predict, "top-k classes with probabilities for .npy inputs", "MODEL [--weights W] INPUT...",
             "Each INPUT is a .npy array holding one sample (the model input's shape) or several.")
+CLI_COMMAND(experiment, "reproduce a published result: results table, JSON and plots", "NAME [--quick] [--out DIR]",
+            "Without NAME, lists the experiments. Results go to runs/NAME (or --out): results.txt,\n"
+            "results.json, and one run directory per trained model. docs/EXPERIMENTS.md has full runs.")

@@ -1,0 +1,138 @@
+/* cmd_experiment.c — `convnet experiment NAME [--quick] [--out DIR]`: the list of experiments
+ * and what they share (run directories, results files, training runs). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "experiment.h"
+
+static const exp_def experiments[] = {
+    {"mnist1d-conv-vs-fc", "MNIST-1D: convolution vs fully connected (UDL fig. 10.8; the MNIST-1D paper's table)", exp_mnist1d},
+    {"conv-arithmetic", "the lectures' convolution arithmetic, computed and checked", exp_arith},
+    {NULL, NULL, NULL},
+};
+
+void exp_printf(exp_ctx *x, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (x->txt) {
+        va_list aq;
+        va_copy(aq, ap);
+        vfprintf(x->txt, fmt, aq);
+        va_end(aq);
+    }
+    if (x->echo) vprintf(fmt, ap);
+    va_end(ap);
+    if (x->echo) fflush(stdout);
+}
+
+const char *exp_model_path(const char *name)
+{
+    static char p[4096];
+    const char *dir = getenv("CONVNET_MODELS");
+    snprintf(p, sizeof p, "%s/%s.cfg", dir && *dir ? dir : CN_MODELS_DIR, name);
+    return p;
+}
+
+cn_status exp_load_model(cn_model **m, const char *name) { return cn_model_load(m, exp_model_path(name)); }
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+cn_status exp_train(exp_ctx *x, exp_run *r)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", x->out, r->tag);
+    cn_model *m = NULL;
+    cn_dataset *train = NULL, *test = NULL;
+    cn_trainer *t = NULL;
+    cn_status st = exp_load_model(&m, r->model);
+    if (st == CN_OK) st = cn_dataset_open(&train, &test, r->data);
+    r->tc.out_dir = dir;
+    r->tc.progress = 0;
+    double t0 = now_s();
+    if (st == CN_OK) st = cn_trainer_create(&t, m, &r->tc);
+    if (st == CN_OK) st = cn_trainer_fit(t, train, test);
+    r->seconds = now_s() - t0;
+    if (st == CN_OK) {
+        int64_t n;
+        const cn_epoch_record *h = cn_trainer_history(t, &n);
+        r->train_acc = n ? h[n - 1].train_acc : NAN;
+        r->test_acc = n ? h[n - 1].val_acc : NAN;
+        r->params = 0;
+        for (int i = 0; i < cn_model_layer_count(m); i++) {
+            cn_layer_info li;
+            cn_model_layer(m, i, &li);
+            r->params += li.params;
+        }
+        char p[4200];
+        snprintf(p, sizeof p, "%s/weights.safetensors", dir);
+        st = cn_model_save_weights(m, p, NULL, NULL, 0);
+    }
+    cn_trainer_destroy(t);
+    cn_dataset_destroy(train);
+    cn_dataset_destroy(test);
+    cn_model_destroy(m);
+    return st;
+}
+
+int cmd_experiment(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
+{
+    int quick = 0, seed = 0;
+    const char *out = NULL;
+    cli_opt opts[] = {
+        {"--quick", OPT_FLAG, &quick, NULL, "a shortened run (for tests)", 0},
+        {"--out", OPT_STR, &out, "DIR", "run directory (default runs/<experiment>)", 0},
+        {"--seed", OPT_INT, &seed, "N", "seed (default 0)", 0},
+        {NULL, OPT_FLAG, NULL, NULL, NULL, 0},
+    };
+    const char *pos[1];
+    int npos;
+    int rc = cli_parse(cmd, argc, argv, opts, g, pos, 1, &npos);
+    if (rc != CLI_OK) return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
+    if (npos != 1) {
+        printf("experiments:\n");
+        for (const exp_def *e = experiments; e->name; e++) printf("  %-20s %s\n", e->name, e->summary);
+        return npos ? CLI_USAGE : CLI_OK;
+    }
+    const exp_def *e = experiments;
+    while (e->name && strcmp(e->name, pos[0])) e++;
+    if (!e->name) return cli_usage_error(cmd, "unknown experiment '%s' (run 'convnet experiment' for the list)", pos[0]);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", out ? out : "runs");
+    if (!out) {
+        mkdir(dir, 0777);
+        snprintf(dir, sizeof dir, "runs/%s", e->name);
+    }
+    mkdir(dir, 0777);
+    char p[4200];
+    snprintf(p, sizeof p, "%s/results.txt", dir);
+    exp_ctx x = {dir, quick, (uint64_t)(uint32_t)seed, fopen(p, "w"), !g->json, cJSON_CreateObject()};
+    if (!x.txt) return cli_fail(cmd, g, cn_set_error(CN_STATUS_IO, "%s: cannot write", p));
+    cJSON_AddStringToObject(x.json, "experiment", e->name);
+    cJSON_AddBoolToObject(x.json, "quick", quick);
+    cn_status st = e->run(&x);
+    fclose(x.txt);
+    if (st != CN_OK) {
+        cJSON_Delete(x.json);
+        return cli_fail(cmd, g, st);
+    }
+    snprintf(p, sizeof p, "%s/results.json", dir);
+    char *s = cJSON_Print(x.json);
+    FILE *f = fopen(p, "w");
+    if (f && s) fprintf(f, "%s\n", s);
+    if (f) fclose(f);
+    cJSON_free(s);
+    if (g->json) return cli_print_json(x.json);
+    cJSON_Delete(x.json);
+    printf("results: %s/results.txt, %s/results.json\n", dir, dir);
+    return CLI_OK;
+}
