@@ -26,7 +26,9 @@
 #include "optim.h"
 #include "detect.h"
 #include "dataset.h"
+#include "augment.h"
 #include "train.h"
+#include "viz.h"
 
 
 #endif

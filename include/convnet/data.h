@@ -23,6 +23,9 @@
  *     ... img.dims = {60000, 28, 28}, img.f32 = pixels 0..255; lab.i64 = labels ...
  *     cn_idx_free(&img); cn_idx_free(&lab);
  *
+ * Images (PNG, JPEG, BMP, PGM/PPM, ...) and NumPy .npz archives are read here too; see their
+ * sections below.
+ *
  * Ownership: cn_mnist1d and cn_idx are caller-owned structs whose arrays the library
  * allocates (with cn_malloc) and frees in cn_mnist1d_free / cn_idx_free. Both free functions
  * accept a zeroed or already-freed struct. On failure every output is left zeroed.
@@ -31,6 +34,7 @@
 #define CONVNET_DATA_H
 
 #include "core.h"
+#include "npy.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -131,6 +135,75 @@ void cn_idx_free(cn_idx *a);
  * check that they hold the same number of items, e.g. "train-images.gz: 60000 images,
  * train-labels.gz: 59999 labels". On failure both outputs are left zeroed. */
 cn_status cn_idx_load_pair(cn_idx *images, cn_idx *labels, const char *images_path, const char *labels_path);
+
+
+/* ---- images (decoding, resizing, PNG writing) --------------------------------------------
+ * Decoding uses stb_image (Debian's libstb-dev): PNG (8 and 16 bit, reduced to 8), JPEG
+ * (baseline and progressive), BMP, GIF (first frame), binary PGM/PPM (P5/P6), TGA, PSD and
+ * HDR. The format is recognised by its leading bytes, not by the file name. Before decoding,
+ * the header's width x height x channels is checked against CN_IMAGE_MAX_SIDE and the memory
+ * cap, so a header that claims an absurd size fails without allocating.
+ *
+ *     cn_image im;
+ *     if (cn_image_load(&im, "cat.jpg", 3) != CN_OK) fprintf(stderr, "%s\n", cn_last_error());
+ *     ... im.px[(y * im.w + x) * im.c + ch] ...
+ *     cn_image_free(&im);
+ *
+ * cn_image is a caller-owned struct; px is allocated with cn_malloc and freed by
+ * cn_image_free (which accepts a zeroed or freed struct). */
+#define CN_IMAGE_MAX_SIDE 65536
+
+typedef struct cn_image {
+    int w, h, c;       /* width, height, channels (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) */
+    unsigned char *px; /* h * w * c bytes, rows top to bottom, channels interleaved; owned */
+} cn_image;
+
+/* Decode an image held in memory. channels = 0 keeps the file's channel count; 1..4 converts
+ * (to gray with the ITU-R 601 luma weights, gray to RGB by copying, alpha dropped or set
+ * opaque). `name` labels errors: "NAME: not an image (bytes 0-3 are 4e 4f 50 45; expected
+ * PNG, JPEG, ...)", "NAME: PNG data is corrupt or truncated (stb_image: bad zlib header)". */
+cn_status cn_image_decode(cn_image *out, const void *buf, size_t len, int channels, const char *name);
+/* Read and decode a file. */
+cn_status cn_image_load(cn_image *out, const char *path, int channels);
+/* Width, height and channel count from the header only (no pixel decoding). */
+cn_status cn_image_probe(const char *path, int *w, int *h, int *c);
+void cn_image_free(cn_image *im);
+/* Resize to w x h (stb_image_resize: Mitchell filter when shrinking, Catmull-Rom when
+ * enlarging, antialiased, edges clamped). out must not alias in. */
+cn_status cn_image_resize(cn_image *out, const cn_image *in, int w, int h);
+/* Change the channel count of an image already decoded (rules as in cn_image_decode). */
+cn_status cn_image_convert(cn_image *out, const cn_image *in, int channels);
+/* Planar float in [0, 1]: chw[c][y][x] = px[(y * w + x) * c] / 255. */
+void cn_image_to_chw(float *chw, const cn_image *im);
+/* Write 8-bit pixels (rows top to bottom, c = 1..4 interleaved channels) as a PNG file,
+ * atomically (temporary file, fsync, rename). */
+cn_status cn_image_save_png(const char *path, const unsigned char *px, int w, int h, int c);
+
+/* ---- NumPy .npz archives ------------------------------------------------------------------
+ * An .npz file is a zip archive of .npy files (numpy.savez, stored; numpy.savez_compressed,
+ * deflated). Archives are read with libzip; every entry's CRC is verified, its declared size
+ * is checked against the memory cap and against what its compressed size could expand to
+ * before anything is allocated, and the .npy inside is parsed by cn_npy_parse. Errors name
+ * the archive and the entry: "data.npz: entry 'x_train.npy': CRC error (the archive is
+ * corrupt)". An archive handle is not safe to read from several threads at once.
+ *
+ *     cn_npz *z;
+ *     cn_npy x;
+ *     if (cn_npz_open(&z, "data.npz") != CN_OK || cn_npz_read(z, "x_train", &x) != CN_OK) ...
+ *     cn_npy_free(&x);
+ *     cn_npz_close(z);
+ */
+typedef struct cn_npz cn_npz;
+cn_status cn_npz_open(cn_npz **out, const char *path);
+/* Number of entries, and entry i's array name (the file name without ".npy"; borrowed, valid
+ * until cn_npz_close). */
+int64_t cn_npz_count(const cn_npz *z);
+const char *cn_npz_name(const cn_npz *z, int64_t i);
+/* 1 if the archive holds array `name` ("x_train" or "x_train.npy"), else 0. */
+int cn_npz_has(const cn_npz *z, const char *name);
+/* Read array `name`; CN_STATUS_NOT_FOUND lists the arrays the archive has. */
+cn_status cn_npz_read(cn_npz *z, const char *name, cn_npy *out);
+void cn_npz_close(cn_npz *z);
 
 #ifdef __cplusplus
 }

@@ -116,9 +116,10 @@ cn_status cn_dataset_class_counts(const cn_dataset *d, int64_t *counts);
  *   folder:DIR[:size=HxW,channels=C,bad=stop|skip,cache=auto|0|1]
  *        images in one subfolder per class (names sorted = class indices). With DIR/train
  *        (and optionally DIR/test or DIR/val) those are the parts, else DIR is the training
- *        part. PNG, JPEG, BMP, GIF, PGM/PPM, TGA. Every image is converted to C channels
- *        (default: those of the first image) and resized to H x W (default: the first
- *        image's size; a different size is then an error naming the file). A file that fails
+ *        part. PNG, JPEG, BMP, GIF, PGM/PPM, TGA (by content; files are picked by their
+ *        extension). Every image is converted to C channels (default: 1 if the first image
+ *        is gray, else 3; pixels / 255) and resized to H x W (default: the first image's
+ *        size; a different size is then an error naming the file). A file that fails
  *        to decode stops the open with its name (bad=stop, default) or is left out and
  *        counted in a warning (bad=skip). cache=1 decodes everything once at open (the
  *        default when it takes under 1 GiB); cache=0 decodes in the loader's workers.
@@ -126,13 +127,15 @@ cn_status cn_dataset_class_counts(const cn_dataset *d, int64_t *counts);
  *        images of random discs (class 1), rectangles (2) and triangles (3) on a noisy
  *        background (0) with a per-pixel class mask (CN_TARGET_DENSE_CLASS). Defaults: 2000
  *        train, 400 test, 64x64, 3 channels, up to 4 shapes, noise 0.05, seed 1.
- *   synthetic-det[:n=N,test=M,size=S|HxW,seed=S,objects=K,max_boxes=B,source=shapes|fashion,
- *                 min_size=P,max_size=P]
+ *   synthetic-det[:n=N,test=M,size=S|HxW,channels=C,seed=S,objects=K,max_boxes=B,
+ *                 source=shapes|fashion,min_size=P,max_size=P,noise=F]
  *        a canvas with 1..K objects at random positions and sizes (min_size..max_size pixels)
  *        with their classes and boxes (CN_TARGET_BOXES, B rows). source=shapes draws discs,
  *        rectangles and triangles (classes 0, 1, 2) in colour; source=fashion pastes
- *        Fashion-MNIST items (10 classes, gray; needs dataset-fashion-mnist). Defaults: 2000
- *        train, 400 test, 64x64, up to 4 objects, 8 boxes, shapes, sizes 12..32, seed 1.
+ *        Fashion-MNIST items (10 classes, gray; needs dataset-fashion-mnist). Objects
+ *        overlap by at most IoU 0.3; a box is the bounds of the pixels its object painted
+ *        (items: pixels above 0.1). Defaults: 2000 train, 400 test, 64x64, 3 channels
+ *        (fashion: 1), up to 4 objects, 8 boxes, shapes, sizes 12..32, noise 0.05, seed 1.
  * Synthetic samples are generated on request from (seed, part, index), so they cost no
  * memory and are the same at any thread count.
  * *test may be NULL when not wanted; it is NULL when the source has no test part. Errors

@@ -9,6 +9,8 @@ struct cn_dataset {
     cn_dataset_info info;
     cn_dataset_ops ops;
     void *self;
+    char **class_names; /* num_classes names or NULL */
+    int n_class_names;
 };
 
 int64_t cn_dataset_info_sample_size(const cn_dataset_info *info) { return cn_shape_numel(&info->sample); }
@@ -33,7 +35,8 @@ cn_status cn_dataset_create(cn_dataset **out, const cn_dataset_info *info, const
     } else if (info->sample.ndim > CN_MAX_DIMS - 1)
         st = cn_set_error(CN_STATUS_SHAPE, "%s: a sample has %d dimensions; at most %d (the batch makes %d)", name,
                           info->sample.ndim, CN_MAX_DIMS - 1, CN_MAX_DIMS);
-    else if ((info->target_kind == CN_TARGET_CLASS || info->target_kind == CN_TARGET_DENSE_CLASS) && info->num_classes < 1)
+    else if ((info->target_kind == CN_TARGET_CLASS || info->target_kind == CN_TARGET_DENSE_CLASS ||
+              info->target_kind == CN_TARGET_BOXES) && info->num_classes < 1)
         st = cn_set_error(CN_STATUS_INVALID_ARG, "%s: class targets need num_classes >= 1", name);
     if (st == CN_OK) {
         *out = cn_calloc(1, sizeof **out, "dataset");
@@ -49,11 +52,47 @@ cn_status cn_dataset_create(cn_dataset **out, const cn_dataset_info *info, const
     return CN_OK;
 }
 
+static void free_names(cn_dataset *d)
+{
+    for (int k = 0; k < d->n_class_names; k++) cn_free(d->class_names[k]);
+    cn_free(d->class_names);
+    d->class_names = NULL;
+    d->n_class_names = 0;
+}
+
 void cn_dataset_destroy(cn_dataset *d)
 {
     if (!d) return;
     if (d->ops.destroy) d->ops.destroy(d->self);
+    free_names(d);
     cn_free(d);
+}
+
+cn_status cn_dataset_set_class_names(cn_dataset *d, const char *const *names, int n)
+{
+    if (n != d->info.num_classes)
+        return cn_set_error(CN_STATUS_INVALID_ARG, "%s: %d class names for %d classes", d->info.name, n, d->info.num_classes);
+    char **copy = cn_calloc((size_t)(n > 0 ? n : 1), sizeof(char *), "class names");
+    if (!copy) return CN_STATUS_NOMEM;
+    for (int k = 0; k < n; k++) {
+        const char *nm = names[k] ? names[k] : "";
+        size_t len = strlen(nm) + 1;
+        if (!(copy[k] = cn_malloc(len, "class names"))) {
+            for (int j = 0; j < k; j++) cn_free(copy[j]);
+            cn_free(copy);
+            return CN_STATUS_NOMEM;
+        }
+        memcpy(copy[k], nm, len);
+    }
+    free_names(d);
+    d->class_names = copy;
+    d->n_class_names = n;
+    return CN_OK;
+}
+
+const char *cn_dataset_class_name(const cn_dataset *d, int k)
+{
+    return d->class_names && k >= 0 && k < d->n_class_names ? d->class_names[k] : NULL;
 }
 
 const cn_dataset_info *cn_dataset_info_of(const cn_dataset *d) { return &d->info; }
@@ -95,8 +134,23 @@ cn_status cn_dataset_from_arrays(cn_dataset **out, const cn_dataset_info *info, 
     const char *name = info->name[0] ? info->name : "dataset";
     cn_status st = cn_shape_check(&info->sample, name);
     if (st != CN_OK) return st;
+    if (info->n < 1) return cn_set_error(CN_STATUS_SHAPE, "%s: %lld samples; a dataset needs at least one", name, (long long)info->n);
     int64_t xs = cn_dataset_info_sample_size(info), ts = cn_dataset_info_target_size(info);
     if (ts && !targets) return cn_set_error(CN_STATUS_INVALID_ARG, "%s: targets are NULL but the target kind needs them", name);
+    if (info->target_kind == CN_TARGET_BOXES) {
+        if (info->target.ndim != 2 || info->target.dim[1] != 5)
+            return cn_set_error(CN_STATUS_SHAPE, "%s: box targets must be (max_boxes, 5), got %d dims", name, info->target.ndim);
+        for (int64_t i = 0; i < info->n * info->target.dim[0]; i++) {
+            float v = targets[5 * i];
+            if (!(v == -1 || (v >= 0 && v < (float)info->num_classes && v == floorf(v))))
+                return cn_set_error(CN_STATUS_INVALID_ARG, "%s: box %lld of sample %lld has class %g; expected -1 (padding) or [0, %d)",
+                                    name, (long long)(i % info->target.dim[0]), (long long)(i / info->target.dim[0]), v,
+                                    info->num_classes);
+        }
+    }
+    if ((info->target_kind == CN_TARGET_CLASS || info->target_kind == CN_TARGET_DENSE_CLASS || info->target_kind == CN_TARGET_BOXES) &&
+        info->num_classes < 1)
+        return cn_set_error(CN_STATUS_INVALID_ARG, "%s: class targets need num_classes >= 1", name);
     if (info->target_kind == CN_TARGET_CLASS || info->target_kind == CN_TARGET_DENSE_CLASS)
         for (int64_t i = 0; i < info->n * ts; i++) {
             float v = targets[i];
@@ -164,7 +218,13 @@ cn_status cn_dataset_subset(cn_dataset **out, const cn_dataset *base, const int6
     cn_dataset_info info = base->info;
     info.n = n;
     static const cn_dataset_ops ops = {subset_get, subset_destroy};
-    return cn_dataset_create(out, &info, &ops, s);
+    cn_status st = cn_dataset_create(out, &info, &ops, s);
+    if (st == CN_OK && base->class_names &&
+        (st = cn_dataset_set_class_names(*out, (const char *const *)base->class_names, base->n_class_names)) != CN_OK) {
+        cn_dataset_destroy(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 cn_status cn_dataset_split(cn_dataset **train, cn_dataset **val, const cn_dataset *base, double fraction, uint64_t seed,
@@ -250,5 +310,113 @@ cn_status cn_dataset_split(cn_dataset **train, cn_dataset **val, const cn_datase
     snprintf((*val)->info.name, sizeof (*val)->info.name, "%.50s/val", base->info.name);
 done:
     cn_free(perm), cn_free(is_val), cn_free(tr), cn_free(va), cn_free(xbuf);
+    return st;
+}
+
+/* ---- statistics ---- */
+
+#define STATS_BLOCK 256
+
+typedef struct {
+    const cn_dataset *d;
+    int64_t n, nch, per; /* samples, channels, values per channel */
+    double *cnt, *mean, *m2; /* [blocks][nch] */
+    cn_status *st;
+} stats_job;
+
+/* Welford within a block; blocks are merged afterwards in order (Chan et al.) */
+static void stats_blocks(void *p, int64_t b0, int64_t b1)
+{
+    stats_job *j = p;
+    const cn_dataset_info *info = &j->d->info;
+    float *x = cn_malloc((size_t)cn_dataset_info_sample_size(info) * sizeof(float), "channel statistics");
+    float *t = cn_malloc((size_t)(cn_dataset_info_target_size(info) + 1) * sizeof(float), "channel statistics");
+    for (int64_t b = b0; b < b1; b++) {
+        if (!x || !t) {
+            j->st[b] = CN_STATUS_NOMEM;
+            continue;
+        }
+        double *cnt = j->cnt + b * j->nch, *mean = j->mean + b * j->nch, *m2 = j->m2 + b * j->nch;
+        int64_t end = (b + 1) * STATS_BLOCK < j->n ? (b + 1) * STATS_BLOCK : j->n;
+        for (int64_t i = b * STATS_BLOCK; i < end && j->st[b] == CN_OK; i++) {
+            if ((j->st[b] = cn_dataset_get(j->d, i, x, t)) != CN_OK) break;
+            for (int64_t c = 0; c < j->nch; c++)
+                for (int64_t k = 0; k < j->per; k++) {
+                    double v = x[c * j->per + k], delta = v - mean[c];
+                    cnt[c] += 1;
+                    mean[c] += delta / cnt[c];
+                    m2[c] += delta * (v - mean[c]);
+                }
+        }
+    }
+    cn_free(x);
+    cn_free(t);
+}
+
+cn_status cn_dataset_channel_stats(const cn_dataset *d, int64_t max_samples, float *mean, float *std)
+{
+    const cn_dataset_info *info = &d->info;
+    int64_t n = max_samples > 0 && max_samples < info->n ? max_samples : info->n;
+    int64_t nch = info->sample.ndim >= 2 ? info->sample.dim[0] : 1;
+    int64_t per = cn_dataset_info_sample_size(info) / nch;
+    int64_t blocks = (n + STATS_BLOCK - 1) / STATS_BLOCK;
+    stats_job j = {d, n, nch, per, NULL, NULL, NULL, NULL};
+    j.cnt = cn_calloc((size_t)(blocks * nch), sizeof(double), "channel statistics");
+    j.mean = cn_calloc((size_t)(blocks * nch), sizeof(double), "channel statistics");
+    j.m2 = cn_calloc((size_t)(blocks * nch), sizeof(double), "channel statistics");
+    j.st = cn_calloc((size_t)blocks, sizeof(cn_status), "channel statistics");
+    cn_status st = CN_OK;
+    if (!j.cnt || !j.mean || !j.m2 || !j.st) {
+        st = CN_STATUS_NOMEM;
+        goto done;
+    }
+    cn_parallel_for(blocks, 1, stats_blocks, &j);
+    for (int64_t b = 0; b < blocks; b++)
+        if (j.st[b] != CN_OK) {
+            if (j.st[b] == CN_STATUS_NOMEM) {
+                st = cn_set_error(CN_STATUS_NOMEM, "%s: out of memory computing channel statistics", info->name);
+                goto done;
+            }
+            /* the message was set on a worker thread: read the failing block again here */
+            for (int64_t k = 0; k < nch; k++) j.cnt[b * nch + k] = j.mean[b * nch + k] = j.m2[b * nch + k] = 0;
+            cn_status first = j.st[b];
+            j.st[b] = CN_OK;
+            stats_blocks(&j, b, b + 1);
+            st = j.st[b] != CN_OK ? j.st[b] : cn_set_error(first, "%s: a sample failed to load (and loaded on a second try)", info->name);
+            goto done;
+        }
+    for (int64_t c = 0; c < nch; c++) {
+        double cnt = 0, mu = 0, m2 = 0;
+        for (int64_t b = 0; b < blocks; b++) {
+            double nb = j.cnt[b * nch + c], mb = j.mean[b * nch + c], qb = j.m2[b * nch + c];
+            if (nb == 0) continue;
+            double tot = cnt + nb, delta = mb - mu;
+            mu += delta * nb / tot;
+            m2 += qb + delta * delta * cnt * nb / tot;
+            cnt = tot;
+        }
+        double var = cnt > 0 ? m2 / cnt : 0;
+        mean[c] = (float)mu;
+        std[c] = var > 0 ? (float)sqrt(var) : 1.0f;
+    }
+done:
+    cn_free(j.cnt), cn_free(j.mean), cn_free(j.m2), cn_free(j.st);
+    return st;
+}
+
+cn_status cn_dataset_class_counts(const cn_dataset *d, int64_t *counts)
+{
+    const cn_dataset_info *info = &d->info;
+    if (info->target_kind != CN_TARGET_CLASS)
+        return cn_set_error(CN_STATUS_INVALID_ARG, "%s: class counts need class targets", info->name);
+    for (int k = 0; k < info->num_classes; k++) counts[k] = 0;
+    float *x = cn_malloc((size_t)cn_dataset_info_sample_size(info) * sizeof(float), "class counts");
+    if (!x) return CN_STATUS_NOMEM;
+    cn_status st = CN_OK;
+    for (int64_t i = 0; i < info->n && st == CN_OK; i++) {
+        float t;
+        if ((st = cn_dataset_get(d, i, x, &t)) == CN_OK) counts[(int)t]++;
+    }
+    cn_free(x);
     return st;
 }

@@ -17,6 +17,49 @@ CLI_COMMAND(summary, "per-layer output shapes, parameters, MACs and receptive fi
             "Plans MODEL (a model file, docs/FORMAT.md) and prints, per layer: name, type, output shape\n"
             "(batch first), learnable parameters, multiply-accumulates, and the receptive field on the\n"
             "input with the jump (distance on the input between neighbouring outputs); then totals.")
+CLI_COMMAND(filter, "apply a hand-made kernel (edges, blur, sharpen, Sobel, ...) to an image with the conv layer",
+            "IN OUT (--kernel NAME | --kernel-file FILE) [options]",
+            "Reads IN (PNG, JPEG, BMP, ...), filters every channel with the kernel through convnet's own conv\n"
+            "layer (cross-correlation, as deep learning uses; --flip for true convolution), optionally max-pools,\n"
+            "and writes OUT (.png/.jpg/.bmp/.tga; or .npy for the layer's raw floats). Pixels are read as 0..1;\n"
+            "the output is clamped to 0..1, or stretched with --normalize. --list shows the named kernels.")
+CLI_COMMAND(explain, "convolution arithmetic: output size, parameters, multiplies, receptive field",
+            "conv [--input N --kernel K --stride S --dilation D --padding P --dims 1|2] | MODEL",
+            "`explain conv` works out one convolution and, in 1D, draws the fully connected matrix it equals:\n"
+            "which input each output reads through which kernel tap (`convnet explain conv --help` lists\n"
+            "its options). `explain MODEL` lists every layer's receptive field and jump on the input.")
+CLI_COMMAND(visualize, "pictures of a trained model: learned filters, feature maps, saliency",
+            "filters|activations|saliency MODEL [--weights W] --out FILE [options]",
+            "filters: a conv layer's kernels as an image grid (--layer). activations: a layer's feature maps for\n"
+            "one input (--layer, --input IMG|X.npy or --data SPEC --index I). saliency: the gradient of the\n"
+            "class score with respect to the input, and occlusion sensitivity, both over the input.\n"
+            "MODEL is a model file with --weights, or a weights file that carries its model text.")
+CLI_COMMAND(plot, "training curves (loss and accuracy, train and validation) as SVG or PNG", "RUNDIR --out FILE [options]",
+            NULL)
+CLI_COMMAND(report, "one self-contained HTML page for a training run", "RUNDIR --out report.html [--data SPEC]",
+            "Metrics, curves (inline SVG), the model's summary, filter grids and example predictions (inline\n"
+            "PNG), and the confusion matrix as a heat map; no scripts or external files.")
+CLI_COMMAND(dataset, "write MNIST-1D as .npy files, or describe a dataset (sizes, shapes, classes, statistics)",
+            "mnist1d --out DIR [--seed S] | info SPEC [--stats] [--json]",
+            "convnet dataset mnist1d --out DIR writes x_train.npy (float32 [4000, 40]), y_train.npy (int64),\n"
+            "x_test.npy, y_test.npy and t.npy; with the default seed 42 this is the frozen standard MNIST-1D.\n"
+            "Load it back with --data npy:DIR. convnet dataset info SPEC opens SPEC as training would and\n"
+            "prints each part's size, sample shape, target kind, classes (names and counts) and value range;\n"
+            "--stats adds the per-channel mean and std of the training part (what normalization computes).\n"
+            "Specs: mnist1d[:seed=S,n=N], fashion-mnist, idx:DIR, npy:DIR[:layout=L], npz:FILE[:layout=L],\n"
+            "folder:DIR[:size=HxW,channels=C,bad=stop|skip,cache=auto|0|1], synthetic-seg[:n=,test=,size=,seed=,...],\n"
+            "synthetic-det[:n=,test=,size=,seed=,objects=,max_boxes=,source=shapes|fashion,...] (include/convnet/dataset.h).")
+CLI_COMMAND(augment, "a PNG grid of samples and their augmented versions, one row per augmentation",
+            "--data SPEC --out DIR [--n 16] [--augment OPS] [options]",
+            "Writes DIR/augment.png: the first row shows --n samples as they are, each following row the same\n"
+            "samples through one augmentation (and, with --augment, --draws rows of the whole pipeline, one\n"
+            "epoch each). Without --augment every operation is shown with a visible setting. Masks appear as a\n"
+            "colour overlay and boxes as outlines, so you can see them move with the image; signals are plotted.\n"
+            "Pipelines: operations separated by commas, NAME[=VALUE][:KEY=VALUE...], e.g.\n"
+            "  hflip,rotate=15,crop=4,jitter=0.2     rrc=0.25:ratio=1.5,erase=0.5:max=0.2,noise=0.02\n"
+            "Operations (main parameter first, defaults shown; include/convnet/augment.h says more): hflip vflip\n"
+            "rotate crop rrc translate zoom stretch hstretch vstretch barrel pincushion distort balance brightness\n"
+            "contrast saturation hue exposure jitter vignette blur noise scale erase shift.")
 CLI_COMMAND(help, "show help for a command", "[COMMAND]",
             NULL)
 CLI_COMMAND(train, "train a model on a dataset", "MODEL --data DATASET [options]",
