@@ -30,5 +30,7 @@
 #include "train.h"
 #include "viz.h"
 
+#include "onnx.h"
+#include "darknet.h"
 
 #endif

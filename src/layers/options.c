@@ -100,9 +100,10 @@ cn_status cn_opts_set(const cn_layer_ops *ops, void *cfg, const char *key, const
         return CN_OK;
     }
     case CN_OPT_FLOAT: {
+        /* "inf", "-inf" are bounds (clip); "nan" means "the layer's own default" */
         errno = 0;
         double v = strtod(value, &end);
-        if (!*value || *end || errno || !isfinite(v)) goto bad;
+        if (!*value || *end || (errno && isfinite(v))) goto bad;
         *(double *)field(cfg, o) = v;
         return CN_OK;
     }

@@ -32,7 +32,7 @@ int cmd_summary(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     if (npos != 1) return cli_usage_error(cmd, "expected one MODEL file");
     if (batch < 1) return cli_usage_error(cmd, "--batch %d: must be >= 1", batch);
     cn_model *m;
-    cn_status st = cn_model_load(&m, pos[0]);
+    cn_status st = cn_model_load_any(&m, pos[0]); /* model text, weights file, .onnx or Darknet .cfg */
     if (st != CN_OK) return cli_fail(cmd, g, st);
     if (input_shape) {
         cn_layer_info first;

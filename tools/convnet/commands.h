@@ -76,3 +76,13 @@ CLI_COMMAND(predict, "top-k classes with probabilities for .npy inputs", "MODEL 
 CLI_COMMAND(experiment, "reproduce a published result: results table, JSON and plots", "NAME [--quick] [--out DIR]",
             "Without NAME, lists the experiments. Results go to runs/NAME (or --out): results.txt,\n"
             "results.json, and one run directory per trained model. docs/EXPERIMENTS.md has full runs.")
+CLI_COMMAND(onnx_test, "run ONNX backend test cases (model.onnx + test_data_set_N) and compare outputs", "DIR... [--cases LIST] [options]",
+            "Each DIR is a test case (holding model.onnx) or a folder of them (e.g. libonnx-testdata's node/).\n"
+            "Outputs are compared with |got - want| <= atol + rtol*|want| (default rtol 1e-3, atol 1e-7).\n"
+            "Prints one line per case and 'N passed, M failed, K skipped'; exits 1 on any failure.\n"
+            "--cases LIST runs the checked-in classification (tests/onnx/cases.txt: NAME run | NAME skip REASON).")
+CLI_COMMAND(export, "write a model with its weights as an ONNX file", "MODEL [--weights W] --onnx OUT.onnx [options]",
+            "MODEL is a model file, a weights file that carries its model, an .onnx file or a Darknet .cfg\n"
+            "(with --weights FILE.weights). The graph outputs the prediction (loss layers are left out).")
+CLI_COMMAND(import, "convert an ONNX model or a Darknet cfg+weights to a convnet weights file", "FILE [--weights W] --out OUT.safetensors",
+            "The output carries the model text, so summary, train (fine-tuning), eval and predict read it.")

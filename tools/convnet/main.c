@@ -12,10 +12,18 @@ const cli_cmd cli_commands[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+/* '-' and '_' are the same in command names: onnx-test is onnx_test */
+static int same_name(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (*a != *b && !((*a == '-' || *a == '_') && (*b == '-' || *b == '_'))) return 0;
+    return *a == *b;
+}
+
 const cli_cmd *cli_find(const char *name)
 {
     for (const cli_cmd *c = cli_commands; c->name; c++)
-        if (!strcmp(c->name, name)) return c;
+        if (same_name(c->name, name)) return c;
     return NULL;
 }
 
