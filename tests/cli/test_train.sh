@@ -51,6 +51,8 @@ expect eval-confusion 0 'confusion matrix' -- "$CN" eval "$FX/model.cfg" --weigh
 expect eval-json 0 '"top1":' -- "$CN" eval "$T/a/weights.safetensors" --data "npy:$FX" --json
 expect eval-checkpoint 0 'top-1' -- "$CN" eval "$T/a/checkpoint.safetensors" --data "npy:$FX"
 expect predict 0 'x_test.npy\[149\]:  [0-2] \([0-9.]+%\)' -- "$CN" predict "$T/a/weights.safetensors" "$FX/x_test.npy" --top 2
+expect predict-image 0 'img_rgb.png\[0\]:  [0-2] \([0-9.]+%\)' -- "$CN" predict "$T/a/weights.safetensors" "$HERE/../fixtures/data/img_rgb.png"
+expect predict-not-image 1 'not a recognised image' -- "$CN" predict "$T/a/weights.safetensors" "$FX/model.cfg"
 expect predict-json 0 '"predictions":\[' -- "$CN" predict "$T/a/weights.safetensors" "$FX/x_test.npy" --json
 expect transfer 0 '' -- "$CN" "${TR[@]}" --epochs 1 --init-from "$T/a/weights.safetensors" --init-layers c1 --freeze c1 --out "$T/e"
 

@@ -1,10 +1,45 @@
 /* cmd_predict.c — `convnet predict MODEL [--weights W] INPUT...`: the top-k classes with
- * their probabilities for each sample of each input (.npy: one sample, or a batch). */
+ * their probabilities for each sample of each input: a .npy array (one sample, or a batch)
+ * or an image (PNG, JPEG, BMP, PGM, PPM), converted to the model input's channels and size
+ * and scaled to [0, 1] as the image-folder datasets are. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+
+/* .npy by its magic; anything else is decoded as an image to the input's C x H x W */
+static cn_status load_input(cn_npy *a, const char *path, const cn_shape *in)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char magic[6] = {0};
+    if (f) {
+        size_t n = fread(magic, 1, sizeof magic, f);
+        (void)n;
+        fclose(f);
+    }
+    if (!f || !memcmp(magic, "\x93NUMPY", 6)) return cn_npy_load(a, path);
+    memset(a, 0, sizeof *a);
+    if (in->ndim != 4 || in->dim[1] > 4)
+        return cn_set_error(CN_STATUS_SHAPE, "%s: an image input needs a model taking C x H x W images (C <= 4), not %s", path,
+                            cn_shape_str(in, (char[64]){0}, 64));
+    int c = (int)in->dim[1], h = (int)in->dim[2], w = (int)in->dim[3];
+    cn_image im = {0}, sized = {0};
+    cn_status st = cn_image_load(&im, path, c);
+    if (st == CN_OK && (im.w != w || im.h != h)) st = cn_image_resize(&sized, &im, w, h);
+    if (st == CN_OK) {
+        const cn_image *src = sized.px ? &sized : &im;
+        a->ndim = 3, a->shape[0] = c, a->shape[1] = h, a->shape[2] = w;
+        a->numel = (int64_t)c * h * w;
+        a->dtype = CN_DTYPE_U8;
+        a->f32 = cn_malloc((size_t)a->numel * sizeof(float), path);
+        if (!a->f32) st = CN_STATUS_NOMEM;
+        else cn_image_to_chw(a->f32, src);
+    }
+    cn_image_free(&im);
+    cn_image_free(&sized);
+    return st;
+}
 
 int cmd_predict(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
 {
@@ -38,7 +73,7 @@ int cmd_predict(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     rc = CLI_OK;
     for (int f = 1; f < npos && rc == CLI_OK; f++) {
         cn_npy a;
-        if ((st = cn_npy_load(&a, pos[f])) != CN_OK) {
+        if ((st = load_input(&a, pos[f], &in0.out)) != CN_OK) {
             rc = cli_fail(cmd, g, st);
             break;
         }

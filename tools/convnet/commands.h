@@ -71,8 +71,9 @@ CLI_COMMAND(train, "train a model on a dataset", "MODEL --data DATASET [options]
             "a loss layer gets [softmax_cross_entropy] (class targets) or [mse].")
 CLI_COMMAND(eval, "evaluate a trained model: loss, accuracy, per-class table, confusion", "MODEL [--weights W] --data DATASET",
             NULL)
-CLI_COMMAND(predict, "top-k classes with probabilities for .npy inputs", "MODEL [--weights W] INPUT...",
-            "Each INPUT is a .npy array holding one sample (the model input's shape) or several.")
+CLI_COMMAND(predict, "top-k classes with probabilities for images or .npy inputs", "MODEL [--weights W] INPUT...",
+            "Each INPUT is a .npy array holding one sample (the model input's shape) or several, or an\n"
+            "image (PNG, JPEG, BMP, PGM, PPM), converted to the input's channels and size, scaled to [0, 1].")
 CLI_COMMAND(experiment, "reproduce a published result: results table, JSON and plots", "NAME [--quick] [--out DIR]",
             "Without NAME, lists the experiments. Results go to runs/NAME (or --out): results.txt,\n"
             "results.json, and one run directory per trained model. docs/EXPERIMENTS.md has full runs.")
