@@ -28,6 +28,7 @@
 #include "dataset.h"
 #include "augment.h"
 #include "train.h"
+#include "dist.h"
 #include "viz.h"
 
 #include "onnx.h"

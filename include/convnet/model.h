@@ -118,6 +118,15 @@ void cn_model_zero_grad(cn_model *m);
  * rewind it so repeated forwards see the same masks. */
 uint64_t cn_model_step(const cn_model *m);
 void cn_model_set_step(cn_model *m, uint64_t step);
+/* The seed of run-time randomness (dropout masks, pooling samples); cn_model_init sets it to
+ * its seed. Data-parallel training gives each process its own. */
+void cn_model_set_seed(cn_model *m, uint64_t seed);
+/* Called by cn_model_backward right after each layer's backward, in the order they run, with
+ * that layer's parameters [first_param, first_param + n_params) (n_params may be 0): their
+ * gradients are complete. Data parallelism starts averaging them while backward goes on.
+ * fn NULL removes the hook. */
+typedef void (*cn_backward_hook)(void *user, int first_param, int n_params);
+void cn_model_set_backward_hook(cn_model *m, cn_backward_hook fn, void *user);
 
 /* ---- introspection -------------------------------------------------------------------- */
 typedef struct cn_param {

@@ -35,6 +35,53 @@ extern "C" {
 
 enum { CN_NAN_STOP = 0, CN_NAN_SKIP = 1 };
 
+/* ---- data parallelism (docs/DISTRIBUTED.md) ------------------------------------------------
+ * With cfg.comm set, `size` processes train one model together. Each runs the same program
+ * on the same model and datasets; the trainer then
+ *   - starts every process from rank 0's parameters (broadcast after initialization),
+ *   - gives each process a disjoint shard of every epoch's shuffled order (the loader's
+ *     shard_rank / shard_count): of each global batch of cfg.batch samples, a process takes
+ *     cfg.batch / size of them (cfg.batch must be a multiple of size),
+ *   - averages the gradients over the processes before every optimizer step, weighting each
+ *     process by its share of the batch, so a step equals one process's step on the whole
+ *     batch (up to float rounding); the averaging starts, bucket by bucket, while backward
+ *     still runs (cn_model_set_backward_hook),
+ *   - keeps batch-norm batch statistics per process (each normalizes its own part of the
+ *     batch) and averages the running statistics (parameters that are not trainable) over
+ *     the processes at the end of every epoch and before every checkpoint,
+ *   - evaluates on a shard per process and sums the counts (cn_evaluate_sharded),
+ *   - writes the run directory (log, checkpoints) from rank 0 only; resuming reads rank 0's
+ *     checkpoint and sends it to all.
+ * A failure that every process sees (bad options, data, a non-finite loss) ends every
+ * process with the same status; the comm reports which process failed otherwise.
+ *
+ * The trainer talks to the other processes only through this table, so the library needs
+ * no MPI; include/convnet/dist.h makes one over MPI. Every function is collective: all
+ * processes call it, in the same order. They return CN_OK or a status with a message; after
+ * a failure other than from `agree` the comm cannot be used again (the job must end). */
+typedef struct cn_train_comm {
+    int rank, size;              /* this process in 0..size-1; size >= 1 */
+    void *self;                  /* passed to every function */
+    /* Every process passes its own status; CN_OK when every one passed CN_OK, else this
+     * process's status (message intact) or one naming the first process that failed. */
+    cn_status (*agree)(void *self, cn_status local);
+    /* rank 0's `bytes` bytes at buf to every process */
+    cn_status (*broadcast)(void *self, void *buf, size_t bytes, const char *what);
+    /* element-wise sum over the processes, in place; every process gets the same values */
+    cn_status (*sum)(void *self, double *buf, int64_t n, const char *what);
+    /* The gradients to average: n tensors grads[i] of sizes[i] floats, gradient i being
+     * model parameter model_param[i] (of n_model_params). Called once; views stay valid. */
+    cn_status (*grad_bind)(void *self, int n, float *const *grads, const int64_t *sizes, const int *model_param,
+                           int n_model_params);
+    /* One step: grad_begin (after forward: stats[0..n_stats) are summed over the processes by
+     * grad_end, in place; stats must stay valid until then), then backward, which calls
+     * grad_ready after each layer as the backward hook, then grad_end: every gradient is now
+     * the sum over processes of weight * (that process's gradient). */
+    cn_status (*grad_begin)(void *self, int64_t step, float weight, double *stats, int n_stats);
+    void (*grad_ready)(void *self, int first_param, int n_params);
+    cn_status (*grad_end)(void *self);
+} cn_train_comm;
+
 typedef struct cn_train_config {
     int64_t epochs;              /* 10 */
     int64_t max_steps;           /* 0 = no limit; stop after this many optimizer steps */
@@ -59,6 +106,8 @@ typedef struct cn_train_config {
     const char *const *frozen;   /* names of layers whose parameters are not updated */
     int n_frozen;
     int64_t eval_batch;          /* 0 = batch */
+    const cn_train_comm *comm;   /* data parallelism over several processes (above), or NULL:
+                                    this process trains alone (default) */
 } cn_train_config;
 
 cn_train_config cn_train_defaults(void);
@@ -78,6 +127,12 @@ void cn_metrics_free(cn_metrics *m);
 /* Evaluate `m` (inference mode) on `d` in batches of `batch`. The model is re-planned for
  * the batch size if needed (and left planned so). */
 cn_status cn_evaluate(cn_model *m, const cn_dataset *d, int64_t batch, cn_metrics *out);
+/* The same, split over the processes of `comm` (collective): process r evaluates samples r,
+ * r + size, r + 2 size, ... in batches of `batch`, and the counts are summed, so every process
+ * gets the metrics of the whole dataset: counts, accuracies and the confusion matrix equal
+ * one process's, the mean loss equals it up to float rounding. comm NULL or of size 1:
+ * cn_evaluate. */
+cn_status cn_evaluate_sharded(cn_model *m, const cn_dataset *d, int64_t batch, const cn_train_comm *comm, cn_metrics *out);
 
 /* One line per epoch, also written to RUNDIR/log.jsonl. */
 typedef struct cn_epoch_record {

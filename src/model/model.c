@@ -624,6 +624,7 @@ cn_status cn_model_backward(cn_model *m, const float *dy)
         r.dy = cn_arena_at(&m->arena, nd->grad_off);
         for (int k = 0; k < nd->n_in; k++) r.dx[k] = cn_arena_at(&m->arena, m->nodes[nd->in_idx[k]].grad_off);
         nd->layer.ops->backward(&nd->layer, &r);
+        if (m->backward_hook) m->backward_hook(m->backward_hook_user, nd->param_base, nd->layer.plan.n_params);
     }
     m->step++; /* the next forward draws fresh random numbers (dropout masks, pooling samples) */
     return CN_OK;
@@ -646,6 +647,18 @@ uint64_t cn_model_step(const cn_model *m) { return m ? m->step : 0; }
 void cn_model_set_step(cn_model *m, uint64_t step)
 {
     if (m) m->step = step;
+}
+
+void cn_model_set_seed(cn_model *m, uint64_t seed)
+{
+    if (m) m->seed = seed;
+}
+
+void cn_model_set_backward_hook(cn_model *m, cn_backward_hook fn, void *user)
+{
+    if (!m) return;
+    m->backward_hook = fn;
+    m->backward_hook_user = user;
 }
 
 /* ---- introspection ---- */

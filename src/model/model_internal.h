@@ -48,6 +48,8 @@ struct cn_model {
 
     uint64_t seed, step;                     /* run-time randomness: stream per layer, counter per step */
     const struct cn_model *shared;           /* set by cn_model_share: parameters borrowed from it */
+    cn_backward_hook backward_hook;          /* cn_model_set_backward_hook: called after each layer's backward */
+    void *backward_hook_user;
 };
 
 /* model.c */

@@ -10,7 +10,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 pass=0 fail=0
 TR=(train "$FX/model.cfg" --data "npy:$FX" --batch 20 --lr 0.05 --momentum 0.9 --seed 11 --threads 1 --no-progress -q
-    --epochs 30 --checkpoint-steps 3)
+    --epochs 400 --checkpoint-steps 3)
 
 "$CN" "${TR[@]}" --out "$T/ref" >/dev/null 2>&1 || { echo "FAIL reference run"; exit 1; }
 
@@ -20,8 +20,8 @@ for i in $(seq 1 20); do
   [ -f "$T/run/checkpoint.safetensors" ] && args+=(--resume "$T/run")
   "$CN" "${args[@]}" >/dev/null 2>&1 &
   pid=$!
-  # a random moment: 10..150 ms
-  sleep "0.$(printf '%03d' $(( (RANDOM % 141) + 10 )))"
+  # a random moment: 50..450 ms (a whole run takes a few seconds)
+  sleep "0.$(printf '%03d' $(( (RANDOM % 401) + 50 )))"
   if kill -9 "$pid" 2>/dev/null; then kills=$((kills+1)); fi
   wait "$pid" 2>/dev/null
   ls "$T/run"/*.tmp.* >/dev/null 2>&1 && rm -f "$T/run"/*.tmp.*   # a killed writer's temporary is never the checkpoint

@@ -1,11 +1,16 @@
-/* cmd_train.c — `convnet train MODEL --data DATASET [options]`. */
+/* cmd_train.c — `convnet train MODEL --data DATASET [options]`; started by an MPI launcher
+ * (`mpirun -np P convnet train ...`), P processes train one model (docs/DISTRIBUTED.md). */
 #include <math.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "convnet/dist.h"
 #include "io/runlog.h"
 
 #define MAX_LIST 64
@@ -16,6 +21,46 @@ static int split_list(char *buf, const char **items)
     int n = 0;
     for (char *tok = strtok(buf, ","); tok && n < MAX_LIST; tok = strtok(NULL, ",")) items[n++] = tok;
     return n;
+}
+
+/* Data parallelism: when the launcher ends the job because another process died (Open MPI
+ * sends SIGTERM to the survivors), say so and how to continue, instead of vanishing. */
+static char term_msg[1200];
+static size_t term_len;
+
+static void on_sigterm(int sig)
+{
+    (void)sig;
+    ssize_t w = write(STDERR_FILENO, term_msg, term_len);
+    (void)w;
+    _exit(143);
+}
+
+static void catch_launcher_stop(int rank, int size, const char *out)
+{
+    int n = snprintf(term_msg, sizeof term_msg,
+                     "convnet train: process %d of %d: stopped by the MPI launcher (another process exited, or the job was "
+                     "cancelled)%s%s%s\n",
+                     rank, size, out ? "; continue from the last checkpoint with --resume " : "", out ? out : "",
+                     out ? " and the same options" : "");
+    term_len = n < 0 ? 0 : (size_t)n < sizeof term_msg ? (size_t)n : sizeof term_msg - 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigterm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* threads per process: the cores this process may use, shared with the other processes of
+ * its machine (unless --threads or CONVNET_NUM_THREADS says) */
+static void threads_per_process(const cli_global *g, int local_size)
+{
+    if (g->threads || getenv("CONVNET_NUM_THREADS")) return;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = (int)(cores > 0 ? cores : 1) / (local_size > 0 ? local_size : 1);
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) < n) n = CPU_COUNT(&set);
+    cn_set_num_threads(n < 1 ? 1 : n > 256 ? 256 : n);
 }
 
 static cJSON *history_json(const cn_epoch_record *h, int64_t n)
@@ -40,9 +85,9 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     const char *optimizer = "sgd", *schedule = "constant", *milestones = NULL, *nan = "stop";
     int epochs = 10, steps = 0, batch = 32, seed = 0, nesterov = 0, decoupled = 0, amsgrad = 0, step_size = 10, t_max = 0,
         warmup = 0, per_step = 0, patience = 10, ckpt_every = 1, ckpt_steps = 0, early = 0, keep_last = 0, no_progress = 0,
-        eval_batch = 0, balanced = 0;
+        eval_batch = 0, balanced = 0, bucket_kb = 0;
     double lr = 0.01, momentum = 0, dampening = 0, wd = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, gamma = 0.1, eta_min = 0,
-           clip = 0, val_split = 0, factor = 0.1;
+           clip = 0, val_split = 0, factor = 0.1, comm_timeout = 300;
     cli_opt opts[] = {
         {"--data", OPT_STR, &data, "SPEC", "dataset: mnist1d, fashion-mnist, idx:DIR, npy:DIR (see docs/CLI.md)", 0},
         {"--epochs", OPT_INT, &epochs, "N", "epochs (default 10)", 0},
@@ -85,6 +130,10 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
         {"--nan", OPT_STR, &nan, "POLICY", "stop | skip: what a non-finite loss or gradient does (default stop)", 0},
         {"--eval-batch", OPT_INT, &eval_batch, "N", "batch size for evaluation (default: --batch)", 0},
         {"--no-progress", OPT_FLAG, &no_progress, NULL, "no progress display", 0},
+        {"--comm-timeout", OPT_FLOAT, &comm_timeout, "S", "with mpirun: a process that waits S seconds on a dead or hung one "
+                                                         "fails, ending the job (default 300)", 0},
+        {"--bucket-kb", OPT_INT, &bucket_kb, "N", "with mpirun: sum gradients in buckets of about N KiB (default 0: an "
+                                                  "eighth of them, 16..4096)", 0},
         {NULL, OPT_FLAG, NULL, NULL, NULL, 0},
     };
     const char *pos[1];
@@ -94,6 +143,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     if (npos != 1) return cli_usage_error(cmd, "expected one MODEL (a model file or a weights file)");
     if (!data) return cli_usage_error(cmd, "--data is required");
     if (epochs < 0 || steps < 0 || batch < 1) return cli_usage_error(cmd, "--epochs/--steps must be >= 0 and --batch >= 1");
+    if (!(comm_timeout > 0) || bucket_kb < 0) return cli_usage_error(cmd, "--comm-timeout must be > 0 and --bucket-kb >= 0 (0: automatic)");
     cn_train_config tc = cn_train_defaults();
     cn_optim_kind ok;
     if (cn_optim_kind_parse(&ok, optimizer) != CN_OK) return cli_usage_error(cmd, "--optimizer '%s': expected sgd, adam or adamw", optimizer);
@@ -159,7 +209,26 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     cn_trainer *t = NULL;
     cn_metrics final = {0};
     const char *weights = NULL;
-    cn_status st = cli_load_model(pos[0], &weights, &m);
+    cn_status st = CN_OK;
+    /* started by an MPI launcher: one model over all the processes; rank 0 writes and prints */
+    cn_dist *dist = NULL;
+    const cn_train_comm *comm = NULL;
+    int rank = 0, procs = 1;
+    if (cn_dist_launched()) {
+        cn_dist_config dc = cn_dist_defaults();
+        dc.timeout_s = comm_timeout;
+        dc.bucket_bytes = (size_t)bucket_kb * 1024;
+        if ((st = cn_dist_create(&dist, &dc)) != CN_OK) return cli_fail(cmd, g, st);
+        rank = cn_dist_rank(dist), procs = cn_dist_size(dist);
+        if (procs > 1) {
+            comm = cn_dist_comm(dist);
+            threads_per_process(g, cn_dist_local_size(dist));
+            catch_launcher_stop(rank, procs, out);
+        }
+    }
+    tc.comm = comm;
+    if (rank) tc.progress = 0;
+    st = cli_load_model(pos[0], &weights, &m);
     if (st == CN_OK) st = cn_dataset_open(&train, &test, data);
     if (st == CN_OK) st = cli_ensure_loss(m, cn_dataset_info_of(train));
     if (st == CN_OK && val_split > 0) st = cn_dataset_split(&tr, &val, train, val_split, tc.seed, balanced);
@@ -180,6 +249,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
         }
         tc.init = 0;
     }
+    if (comm) st = cn_dist_agree(dist, st); /* every process could load the model and the data */
     if (st == CN_OK) st = cn_trainer_create(&t, m, &tc);
     if (st == CN_OK && resume) {
         char rp[4096];
@@ -191,20 +261,42 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     if (out && st == CN_OK) {
         char p[4096];
         snprintf(p, sizeof p, "%s/model.cfg", out);
-        st = cn_model_save(m, p);
+        if (rank == 0) st = cn_model_save(m, p);
+        if (comm) st = cn_dist_agree(dist, st);
     }
     if (st == CN_OK) st = cn_trainer_fit(t, fit_train, fit_val);
-    if (st == CN_OK && test) st = cn_evaluate(m, test, eval_batch ? eval_batch : batch, &final);
+    int64_t eb = eval_batch ? eval_batch : batch;
+    if (st == CN_OK && test) st = cn_evaluate_sharded(m, test, (eb + procs - 1) / procs, comm, &final);
     if (st == CN_OK && out) {
         char p[4096];
         snprintf(p, sizeof p, "%s/weights.safetensors", out);
-        if ((st = cn_model_save_weights(m, p, NULL, NULL, 0)) == CN_OK && test) {
+        if (rank == 0 && (st = cn_model_save_weights(m, p, NULL, NULL, 0)) == CN_OK && test) {
             snprintf(p, sizeof p, "%s/metrics.json", out);
             st = cn_runlog_write_metrics(p, &final, cn_dataset_info_of(test)->name);
         }
+        if (comm) st = cn_dist_agree(dist, st);
+    }
+    /* data parallelism: the communication cost, averaged over the processes */
+    cn_dist_stats ds = {0};
+    double cost[3] = {0, 0, 0};
+    if (st == CN_OK && comm) {
+        cn_dist_get_stats(dist, &ds);
+        cost[0] = ds.step_s, cost[1] = ds.wait_s, cost[2] = ds.work_s;
+        st = comm->sum(comm->self, cost, 3, "the communication statistics");
+        for (int i = 0; i < 3; i++) cost[i] /= procs;
     }
     if (st != CN_OK) {
-        rc = cli_fail(cmd, g, st);
+        if (!dist || cn_dist_should_report(dist)) {
+            if (rank && strncmp(cn_last_error(), "process ", 8) != 0)
+                cn_set_error(st, "process %d of %d (%s): %s", rank, procs, cn_dist_host(dist), cn_last_error());
+            rc = cli_fail(cmd, g, st);
+        } else {
+            rc = CLI_FAIL;
+        }
+        goto done;
+    }
+    if (rank) {
+        rc = CLI_OK; /* rank 0 reports */
         goto done;
     }
     int64_t nh;
@@ -220,6 +312,21 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
             if (isfinite(final.top5)) cJSON_AddNumberToObject(f, "top5", final.top5);
         }
         if (out) cJSON_AddStringToObject(o, "run_dir", out);
+        if (comm) {
+            cJSON *d = cJSON_AddObjectToObject(o, "distributed");
+            cJSON_AddNumberToObject(d, "processes", procs);
+            cJSON_AddNumberToObject(d, "batch_per_process", (double)(batch / procs));
+            cJSON_AddNumberToObject(d, "threads_per_process", cn_num_threads());
+            cJSON_AddNumberToObject(d, "steps", (double)ds.steps);
+            cJSON_AddNumberToObject(d, "buckets", ds.buckets);
+            cJSON_AddNumberToObject(d, "gradient_floats", (double)ds.floats);
+            if (ds.steps) {
+                cJSON_AddNumberToObject(d, "step_ms", 1e3 * cost[0] / (double)ds.steps);
+                cJSON_AddNumberToObject(d, "comm_wait_ms", 1e3 * cost[1] / (double)ds.steps);
+                cJSON_AddNumberToObject(d, "comm_work_ms", 1e3 * cost[2] / (double)ds.steps);
+                cJSON_AddNumberToObject(d, "comm_fraction", cost[0] > 0 ? (cost[1] + cost[2]) / cost[0] : 0);
+            }
+        }
         rc = cli_print_json(o);
     } else {
         if (test)
@@ -227,6 +334,12 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
                    isfinite(final.top5) ? "" : "\n");
         if (test && isfinite(final.top5)) printf("  top-5 %.2f%%\n", 100 * final.top5);
         if (out) printf("run directory: %s (log.jsonl, checkpoint.safetensors, weights.safetensors%s)\n", out, test ? ", metrics.json" : "");
+        if (comm && ds.steps)
+            printf("data parallel: %d processes x %d threads, batch %d (%d each); %lld gradient floats in %d buckets per step; "
+                   "communication %.1f%% of step time (%.2f ms waiting + %.2f ms packing of %.2f ms per step)\n",
+                   procs, cn_num_threads(), batch, batch / procs, (long long)ds.floats, ds.buckets,
+                   cost[0] > 0 ? 100 * (cost[1] + cost[2]) / cost[0] : 0, 1e3 * cost[1] / (double)ds.steps,
+                   1e3 * cost[2] / (double)ds.steps, 1e3 * cost[0] / (double)ds.steps);
         rc = CLI_OK;
     }
 done:
@@ -237,5 +350,13 @@ done:
     cn_dataset_destroy(train);
     cn_dataset_destroy(test);
     cn_model_destroy(m);
+    /* a failure the other processes did not share may leave them waiting in a collective:
+     * end the whole job (the launcher stops them) instead of leaving them to time out */
+    if (dist && procs > 1 && rc != CLI_OK && !cn_dist_failed_together(dist)) {
+        fprintf(stderr, "convnet train: process %d of %d: ending every process of the job%s%s\n", rank, procs,
+                out ? "; continue from the last checkpoint with --resume " : "", out ? out : "");
+        cn_dist_abort(dist, rc);
+    }
+    cn_dist_destroy(dist);
     return rc;
 }

@@ -68,7 +68,8 @@ CLI_COMMAND(train, "train a model on a dataset", "MODEL --data DATASET [options]
             "--val-split) part after every epoch. With --out RUNDIR it writes log.jsonl, a\n"
             "checkpoint every epoch (atomically), and at the end weights.safetensors and metrics.json.\n"
             "--resume continues an interrupted run exactly (same seed and options). A model without\n"
-            "a loss layer gets [softmax_cross_entropy] (class targets) or [mse].")
+            "a loss layer gets [softmax_cross_entropy] (class targets) or [mse]. Under mpirun -np P it\n"
+            "trains data-parallel: --batch is the global batch (docs/DISTRIBUTED.md).")
 CLI_COMMAND(eval, "evaluate a trained model: loss, accuracy, per-class table, confusion", "MODEL [--weights W] --data DATASET",
             NULL)
 CLI_COMMAND(predict, "top-k classes with probabilities for images or .npy inputs", "MODEL [--weights W] INPUT...",
