@@ -111,6 +111,13 @@ void cn_act_forward(float *y, const float *x, int64_t n, const cn_act *a);
 /* dx (n) += dy (n) * f'(.), reading x (n) or y (n) as cn_act_backward_uses says (the other
  * may be NULL). dx must not alias dy, x or y. */
 void cn_act_backward(float *dx, const float *dy, const float *x, const float *y, int64_t n, const cn_act *a);
+/* The same two, computed in double per element (the oracle). cn_act_forward and
+ * cn_act_backward run SIMD code (AVX2/AVX-512, cn_isa_active()) for IDENTITY, RELU,
+ * LEAKY_RELU, SIGMOID and TANH, within a few float ulps of these (exp through a degree-7
+ * polynomial after range reduction; NaN and signed-zero behaviour as here), and the
+ * reference for the other kinds and on the generic ISA. */
+void cn_act_ref_forward(float *y, const float *x, int64_t n, const cn_act *a);
+void cn_act_ref_backward(float *dx, const float *dy, const float *x, const float *y, int64_t n, const cn_act *a);
 
 /* ---- PReLU ----
  * x is (N, C, S) with S the product of spatial dims (1 for (N, C) input); n_slope is C (one

@@ -12,14 +12,28 @@
  *     g.auto_pad = CN_AUTO_PAD_SAME_UPPER;
  *     if (cn_conv_geom_resolve(&g, "c1") != CN_OK) fprintf(stderr, "%s\n", cn_last_error());
  *     // g.out = {32, 32}, g.pad_begin = g.pad_end = {2, 2}; cn_conv_params(&g, 1) == 760
- *     cn_conv_forward(y, x, w, b, &g, NULL);
+ *     float *scratch = malloc(cn_conv_scratch_floats(&g) * sizeof(float)); // once, at plan time
+ *     cn_conv_forward(y, x, w, b, &g, scratch);
  *
  * Kernels are pure: they never allocate, print or fail. Every pointer is borrowed for the
  * call only and owned by the caller; outputs must not alias inputs. The geometry must have
  * been resolved (and not changed since) by the resolve function of its kernel family;
  * kernels trust it. Forward kernels overwrite y; backward kernels ACCUMULATE (+=) into dx,
- * dw and db (zero them first). A NULL b or db means "no bias". The reference kernels
- * accumulate each output's inner sum in double and need no scratch (pass NULL).
+ * dw and db (zero them first). A NULL b or db means "no bias".
+ *
+ * Two implementations: the reference kernels (cn_conv_ref_*: clear loops, each output's
+ * inner sum accumulated in double, no scratch) are the oracle; cn_conv_forward and the two
+ * backward kernels run the fastest algorithm for the geometry (an implicit GEMM on SIMD
+ * micro-kernels, threaded through cn_parallel_for) in the scratch the caller provides:
+ * cn_conv_scratch_floats(g) floats, any alignment, contents undefined before and after.
+ * Given scratch == NULL they run the reference kernels. The fast kernels sum in float, in
+ * blocks: a result of K products differs from the reference by at most (K + 2) * 2^-24 times
+ * the sum of the products' magnitudes (what the tests check). Forward and backward-data results are bit-identical for any thread count
+ * (the work is split by output elements; every element is summed in the same order);
+ * backward-weights results too (each dw element is summed over images and positions in a
+ * fixed order by one thread). They do depend on the ISA (cn_isa_select) and on g->algo.
+ * The fast kernels use at most g->threads threads (cn_num_threads() when g was resolved):
+ * set the thread count before resolving (a model plans after it).
  *
  * Definitions (per spatial axis, o = output index, j = kernel tap, i = input index):
  *   conv:       i = o*stride - pad_begin + j*dilation, kernel tap j is w[..., flip ? k-1-j : j];
@@ -52,6 +66,21 @@ typedef enum cn_pad_mode {
     CN_PAD_MODE_COUNT_
 } cn_pad_mode;
 
+/* How cn_conv_forward and the backward kernels compute (g->algo). */
+typedef enum cn_conv_algo {
+    CN_CONV_ALGO_AUTO = 0, /* pick per geometry and per pass (the default); besides the three
+                              below AUTO runs a layer with one output position and k = in as a
+                              dense layer, and stride-1 depthwise convolution with direct
+                              AVX-512 plane kernels */
+    CN_CONV_ALGO_REF,      /* the reference loops */
+    CN_CONV_ALGO_GEMM,     /* implicit GEMM, multi-row micro-tiles reading the padded input in place */
+    CN_CONV_ALGO_PACKED,   /* implicit GEMM, multi-row micro-tiles on packed copies of the columns
+                              (AUTO's choice per pass where images are small) */
+    CN_CONV_ALGO_ROWS,     /* implicit GEMM with single-row micro-kernels in every pass (AUTO's
+                              choice for depthwise and few channels per group) */
+    CN_CONV_ALGO_COUNT_
+} cn_conv_algo;
+
 typedef enum cn_auto_pad {
     CN_AUTO_PAD_EXPLICIT = 0,  /* use pad_begin / pad_end as given (ONNX NOTSET) */
     CN_AUTO_PAD_VALID,         /* no padding */
@@ -83,8 +112,13 @@ typedef struct cn_conv_geom {
     int flip;                         /* 1: true convolution (kernel flipped on every spatial axis);
                                          0: cross-correlation (the deep-learning default) */
     int transposed;                   /* 1: transposed convolution (w is (IC, OC/groups, *k)) */
+    cn_conv_algo algo;                /* AUTO (0) unless forced (tests, benchmarks) */
     /* ---- filled by resolve ---- */
     int64_t out[CN_CONV_MAX_NDIM];    /* output spatial size */
+    int threads;                      /* cn_num_threads() at resolve: the fast kernels use at most
+                                         this many threads, and their scratch is sized for it */
+    int family;                       /* which resolve filled g: 0 conv (or transposed), 1 locally
+                                         connected, 2 tiled */
 } cn_conv_geom;
 
 /* Zero *g, then set ndim, n = 1, groups = 1 and stride = dilation = tile = 1 on every axis. */
@@ -126,11 +160,19 @@ int64_t cn_local_macs(const cn_conv_geom *g);
 int64_t cn_tiled_params(const cn_conv_geom *g, int bias);
 int64_t cn_tiled_macs(const cn_conv_geom *g);
 
-/* Floats of scratch the kernels below need (0 for the reference kernels). */
+/* Floats of scratch cn_conv_forward, cn_conv_backward_data and cn_conv_backward_weights
+ * need for g (one buffer of this size serves all three; 0 when they run the reference
+ * loops). Depends on the geometry, g->algo and g->threads only, not on the ISA. The
+ * locally connected and tiled kernels need none. */
 size_t cn_conv_scratch_floats(const cn_conv_geom *g);
+/* The algorithm the fast kernels use for g in the forward pass (never AUTO), and a
+ * short name for an algorithm ("auto", "ref", "gemm", "packed", "rows"). */
+cn_conv_algo cn_conv_algo_chosen(const cn_conv_geom *g);
+const char *cn_conv_algo_name(cn_conv_algo a);
 
 /* ---- convolution (and transposed convolution when g->transposed) ----
- * In the shapes below, *in is g->in, *out is g->out and *k is g->k. */
+ * In the shapes below, *in is g->in, *out is g->out and *k is g->k. The cn_conv_ref_*
+ * twins take the same arguments (their scratch is ignored) and are the oracle. */
 /* y (N, OC, *out) = conv(x (N, IC, *in), w (OC, IC/groups, *k)) + b (OC) or NULL
  * transposed: y (N, OC, *out) = conv_transpose(x (N, IC, *in), w (IC, OC/groups, *k)) + b (OC) or NULL */
 void cn_conv_forward(float *y, const float *x, const float *w, const float *b, const cn_conv_geom *g, float *scratch);
@@ -139,6 +181,10 @@ void cn_conv_backward_data(float *dx, const float *dy, const float *w, const cn_
 /* dw (as w) += dL/dw, db (OC) or NULL += dL/db, given dy (N, OC, *out) and x (N, IC, *in) */
 void cn_conv_backward_weights(float *dw, float *db, const float *dy, const float *x, const cn_conv_geom *g,
                               float *scratch);
+void cn_conv_ref_forward(float *y, const float *x, const float *w, const float *b, const cn_conv_geom *g, float *scratch);
+void cn_conv_ref_backward_data(float *dx, const float *dy, const float *w, const cn_conv_geom *g, float *scratch);
+void cn_conv_ref_backward_weights(float *dw, float *db, const float *dy, const float *x, const cn_conv_geom *g,
+                                  float *scratch);
 
 /* ---- locally connected (g resolved by cn_local_geom_resolve) ----
  * w[p] and b[p] for output position p (row-major over *out) are an ordinary conv's weights. */

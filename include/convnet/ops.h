@@ -65,7 +65,9 @@ void cn_dropout_backward(float *dx, const float *dy, const float *mask, const cn
 /* ---- dense (fully connected) -----------------------------------------------------------
  * y = x W^T + b with W in PyTorch's (OUT, IN) layout. x may have any rank >= 2: it is read
  * as (N, IN), IN the product of the dims after N (so a (N, C, H, W) feature map needs no
- * explicit flatten). The reference sums each dot product in double and rounds once. */
+ * explicit flatten). cn_dense_* run blocked SIMD matrix multiplies (threaded, no scratch;
+ * float sums, bit-identical for any thread count); the cn_dense_ref_* twins (same arguments)
+ * sum each dot product in double and round once, and are the oracle. */
 typedef struct cn_dense_geom {
     int64_t n, in, out;
 } cn_dense_geom;
@@ -79,6 +81,9 @@ void cn_dense_forward(float *y, const float *x, const float *w, const float *b, 
 void cn_dense_backward_data(float *dx, const float *dy, const float *w, const cn_dense_geom *g);
 /* dw (OUT, IN) += dy^T (OUT, N) x (N, IN); db (OUT) or NULL += sum over N of dy */
 void cn_dense_backward_weights(float *dw, float *db, const float *dy, const float *x, const cn_dense_geom *g);
+void cn_dense_ref_forward(float *y, const float *x, const float *w, const float *b, const cn_dense_geom *g);
+void cn_dense_ref_backward_data(float *dx, const float *dy, const float *w, const cn_dense_geom *g);
+void cn_dense_ref_backward_weights(float *dw, float *db, const float *dy, const float *x, const cn_dense_geom *g);
 
 /* ---- merges ----------------------------------------------------------------------------
  * Elementwise add of k inputs (residual connections) and concatenation of k inputs along

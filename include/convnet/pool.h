@@ -146,6 +146,15 @@ void cn_pool_indices_onnx(int64_t *indices, const int64_t *argmax, const cn_pool
 void cn_avgpool_forward(float *y, const float *x, const cn_pool_geom *g);
 /* dx (N, C, *in) += dL/dx given dy (N, C, *out) */
 void cn_avgpool_backward(float *dx, const float *dy, const cn_pool_geom *g);
+/* The four above, as plain loops over each output's window (the oracle). cn_maxpool_* and
+ * cn_avgpool_* compute the same values faster when dilation is 1 on every axis (window bounds
+ * per row instead of per output, threads over planes; bit for bit, except that average
+ * pooling with non-overlapping windows inside the input sums in float and multiplies by
+ * 1/count: within a few float ulps), and call these otherwise. */
+void cn_maxpool_ref_forward(float *y, int64_t *argmax, const float *x, const cn_pool_geom *g);
+void cn_maxpool_ref_backward(float *dx, const float *dy, const int64_t *argmax, const cn_pool_geom *g);
+void cn_avgpool_ref_forward(float *y, const float *x, const cn_pool_geom *g);
+void cn_avgpool_ref_backward(float *dx, const float *dy, const cn_pool_geom *g);
 
 /* ---- Lp pooling (cn_pool_geom_resolve, g->p > 0) ----
  * ONNX LpPool: y = (sum over the window's taps inside the input of |x|^p)^(1/p); padding adds

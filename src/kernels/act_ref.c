@@ -180,12 +180,12 @@ static double df1(double x, double y, const cn_act *a)
     }
 }
 
-void cn_act_forward(float *y, const float *x, int64_t n, const cn_act *a)
+void cn_act_ref_forward(float *y, const float *x, int64_t n, const cn_act *a)
 {
     for (int64_t i = 0; i < n; i++) y[i] = (float)f1(x[i], a);
 }
 
-void cn_act_backward(float *dx, const float *dy, const float *x, const float *y, int64_t n, const cn_act *a)
+void cn_act_ref_backward(float *dx, const float *dy, const float *x, const float *y, int64_t n, const cn_act *a)
 {
     int from_y = cn_act_backward_uses(a) == CN_ACT_USES_Y;
     for (int64_t i = 0; i < n; i++) {

@@ -206,6 +206,10 @@ static cn_status resolve(cn_conv_geom *g, enum family fam, const char *kind, con
     for (int a = 0; a < nd && fam == TILED; a++) ok &= mul_ok(&sets, g->tile[a]);
     if (!ok)
         return fail(CN_STATUS_LIMIT, kind, name, "tensor sizes or operation counts overflow 64 bits");
+    if ((unsigned)g->algo >= CN_CONV_ALGO_COUNT_)
+        return fail(CN_STATUS_INVALID_ARG, kind, name, "unknown algorithm %d", (int)g->algo);
+    g->threads = cn_num_threads(); /* the fast kernels' scratch is sized for this many */
+    g->family = (int)fam;
     return CN_OK;
 }
 
@@ -256,8 +260,4 @@ int64_t cn_local_macs(const cn_conv_geom *g) { return cn_conv_macs(g); }
 int64_t cn_tiled_params(const cn_conv_geom *g, int bias) { return prod(g->tile, g->ndim) * cn_conv_params(g, bias); }
 int64_t cn_tiled_macs(const cn_conv_geom *g) { return cn_conv_macs(g); }
 
-size_t cn_conv_scratch_floats(const cn_conv_geom *g)
-{
-    (void)g;
-    return 0;
-}
+/* cn_conv_scratch_floats lives with the fast kernels (conv_fast.c) */

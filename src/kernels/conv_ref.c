@@ -212,7 +212,7 @@ void cn_convref_bgrad(float *db, const float *S, const cn_convref *r)
     }
 }
 
-/* ---- convolution and transposed convolution ---- */
+/* ---- convolution and transposed convolution: the reference entry points (conv.h) ---- */
 
 static int64_t spatial_size(const int64_t *v, int ndim)
 {
@@ -221,7 +221,7 @@ static int64_t spatial_size(const int64_t *v, int ndim)
     return p;
 }
 
-void cn_conv_forward(float *y, const float *x, const float *w, const float *b, const cn_conv_geom *g, float *scratch)
+void cn_conv_ref_forward(float *y, const float *x, const float *w, const float *b, const cn_conv_geom *g, float *scratch)
 {
     (void)scratch;
     cn_convref r;
@@ -243,7 +243,7 @@ void cn_conv_forward(float *y, const float *x, const float *w, const float *b, c
     cn_convref_scatter(y, x, w, &r);
 }
 
-void cn_conv_backward_data(float *dx, const float *dy, const float *w, const cn_conv_geom *g, float *scratch)
+void cn_conv_ref_backward_data(float *dx, const float *dy, const float *w, const cn_conv_geom *g, float *scratch)
 {
     (void)scratch;
     cn_convref r;
@@ -259,7 +259,7 @@ void cn_conv_backward_data(float *dx, const float *dy, const float *w, const cn_
         cn_convref_gather(dx, dy, w, NULL, 1, &r);
 }
 
-void cn_conv_backward_weights(float *dw, float *db, const float *dy, const float *x, const cn_conv_geom *g,
+void cn_conv_ref_backward_weights(float *dw, float *db, const float *dy, const float *x, const cn_conv_geom *g,
                               float *scratch)
 {
     (void)scratch;

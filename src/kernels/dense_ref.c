@@ -1,5 +1,5 @@
-/* dense_ref.c — reference fully connected layer, y = x W^T + b with W (OUT, IN); every dot
- * product is summed in double and rounded once. */
+/* dense_ref.c — reference fully connected layer (the oracle of dense_fast.c),
+ * y = x W^T + b with W (OUT, IN); every dot product is summed in double and rounded once. */
 #include "convnet/ops.h"
 
 cn_status cn_dense_check(cn_dense_geom *g, const cn_shape *x, const cn_shape *w, const char *name)
@@ -27,7 +27,7 @@ cn_status cn_dense_check(cn_dense_geom *g, const cn_shape *x, const cn_shape *w,
     return CN_OK;
 }
 
-void cn_dense_forward(float *y, const float *x, const float *w, const float *b, const cn_dense_geom *g)
+void cn_dense_ref_forward(float *y, const float *x, const float *w, const float *b, const cn_dense_geom *g)
 {
     for (int64_t n = 0; n < g->n; n++)
         for (int64_t o = 0; o < g->out; o++) {
@@ -37,7 +37,7 @@ void cn_dense_forward(float *y, const float *x, const float *w, const float *b, 
         }
 }
 
-void cn_dense_backward_data(float *dx, const float *dy, const float *w, const cn_dense_geom *g)
+void cn_dense_ref_backward_data(float *dx, const float *dy, const float *w, const cn_dense_geom *g)
 {
     /* forward: acc += x[n * IN + i] * w[o * IN + i]  ->  dx[n, i] += sum_o dy[n, o] w[o, i] */
     for (int64_t n = 0; n < g->n; n++)
@@ -48,7 +48,7 @@ void cn_dense_backward_data(float *dx, const float *dy, const float *w, const cn
         }
 }
 
-void cn_dense_backward_weights(float *dw, float *db, const float *dy, const float *x, const cn_dense_geom *g)
+void cn_dense_ref_backward_weights(float *dw, float *db, const float *dy, const float *x, const cn_dense_geom *g)
 {
     /* forward: acc = b[o] + sum_i x[n * IN + i] * w[o * IN + i]
      *   -> dw[o, i] += sum_n dy[n, o] x[n, i];  db[o] += sum_n dy[n, o] */

@@ -93,7 +93,7 @@ static int64_t taps_padded(const win *w) { return w->a[0].npad * w->a[1].npad * 
 
 /* ---- max pooling ---- */
 
-void cn_maxpool_forward(float *y, int64_t *argmax, const float *x, const cn_pool_geom *g)
+void cn_maxpool_ref_forward(float *y, int64_t *argmax, const float *x, const cn_pool_geom *g)
 {
     const box b = box_of(g);
     for (int64_t p = 0; p < b.planes; p++) {
@@ -113,7 +113,7 @@ void cn_maxpool_forward(float *y, int64_t *argmax, const float *x, const cn_pool
     }
 }
 
-void cn_maxpool_backward(float *dx, const float *dy, const int64_t *argmax, const cn_pool_geom *g)
+void cn_maxpool_ref_backward(float *dx, const float *dy, const int64_t *argmax, const cn_pool_geom *g)
 {
     const box b = box_of(g);
     for (int64_t p = 0; p < b.planes; p++)
@@ -143,7 +143,7 @@ void cn_pool_indices_onnx(int64_t *indices, const int64_t *argmax, const cn_pool
 
 /* ---- average pooling ---- */
 
-void cn_avgpool_forward(float *y, const float *x, const cn_pool_geom *g)
+void cn_avgpool_ref_forward(float *y, const float *x, const cn_pool_geom *g)
 {
     const box b = box_of(g);
     for (int64_t p = 0; p < b.planes; p++) {
@@ -158,7 +158,7 @@ void cn_avgpool_forward(float *y, const float *x, const cn_pool_geom *g)
     }
 }
 
-void cn_avgpool_backward(float *dx, const float *dy, const cn_pool_geom *g)
+void cn_avgpool_ref_backward(float *dx, const float *dy, const cn_pool_geom *g)
 {
     const box b = box_of(g);
     for (int64_t p = 0; p < b.planes; p++) {
