@@ -106,6 +106,9 @@ typedef struct cn_train_config {
     const char *const *frozen;   /* names of layers whose parameters are not updated */
     int n_frozen;
     int64_t eval_batch;          /* 0 = batch */
+    const struct cn_augment *augment; /* applied to training samples on the fly (augment.h), or
+                                    NULL; borrowed, must outlive the trainer */
+    int workers;                 /* background loader threads (default: cn_loader_defaults()) */
     const cn_train_comm *comm;   /* data parallelism over several processes (above), or NULL:
                                     this process trains alone (default) */
 } cn_train_config;
@@ -133,6 +136,12 @@ cn_status cn_evaluate(cn_model *m, const cn_dataset *d, int64_t batch, cn_metric
  * one process's, the mean loss equals it up to float rounding. comm NULL or of size 1:
  * cn_evaluate. */
 cn_status cn_evaluate_sharded(cn_model *m, const cn_dataset *d, int64_t batch, const cn_train_comm *comm, cn_metrics *out);
+
+/* Test-time augmentation (AlexNet's evaluation): predictions averaged over the five crops
+ * (corners and centre) of each input padded by `pad` zeros, and with `flip` their mirror
+ * images; crops have the model input's size. Metrics as cn_evaluate, from the averaged
+ * softmax probabilities (loss: their negative log-likelihood). Class targets only. */
+cn_status cn_evaluate_tta(cn_model *m, const cn_dataset *d, int64_t batch, int64_t pad, int flip, cn_metrics *out);
 
 /* One line per epoch, also written to RUNDIR/log.jsonl. */
 typedef struct cn_epoch_record {

@@ -46,6 +46,7 @@ cn_train_config cn_train_defaults(void)
     c.nan_policy = CN_NAN_STOP;
     c.checkpoint_epochs = 1;
     c.progress = 1;
+    c.workers = cn_loader_defaults().workers;
     return c;
 }
 
@@ -461,6 +462,8 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
     lc.batch = t->local_batch;
     lc.seed = c->seed;
     lc.drop_last = !c->keep_last;
+    lc.augment = c->augment;
+    lc.workers = c->workers;
     if (comm) lc.shard_rank = comm->rank, lc.shard_count = comm->size;
     if (st == CN_OK) st = cn_loader_create(&ld, train, &lc);
     /* batches per epoch: alone, the loader's; data-parallel, the global batches (each process

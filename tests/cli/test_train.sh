@@ -56,6 +56,15 @@ expect predict-not-image 1 'not a recognised image' -- "$CN" predict "$T/a/weigh
 expect predict-json 0 '"predictions":\[' -- "$CN" predict "$T/a/weights.safetensors" "$FX/x_test.npy" --json
 expect transfer 0 '' -- "$CN" "${TR[@]}" --epochs 1 --init-from "$T/a/weights.safetensors" --init-layers c1 --freeze c1 --out "$T/e"
 
+# augmentation on the fly: the same weights whatever the number of loader threads
+"$CN" "${TR[@]}" --epochs 2 --augment "hflip,noise=0.05,crop=1" --workers 0 --out "$T/g0" -q >/dev/null 2>&1
+"$CN" "${TR[@]}" --epochs 2 --augment "hflip,noise=0.05,crop=1" --workers 3 --out "$T/g3" -q >/dev/null 2>&1
+[ -s "$T/g0/weights.safetensors" ] && cmp -s "$T/g0/weights.safetensors" "$T/g3/weights.safetensors" && ok "augmented training is identical with 0 and 3 loader workers" || bad "augmented runs differ with the worker count"
+cmp -s "$T/g0/weights.safetensors" "$T/a/weights.safetensors" && bad "augmentation changed nothing" || ok "augmentation changes training"
+expect bad-augment 1 "rotat" -- "$CN" "${TR[@]}" --epochs 1 --augment "rotat=3"
+expect eval-tta 0 'npy/test: 150 samples, loss [0-9.]+, top-1' -- "$CN" eval "$T/a/weights.safetensors" --data "npy:$FX" --tta
+expect eval-tta-json 0 '"top1":' -- "$CN" eval "$T/a/weights.safetensors" --data "npy:$FX" --tta --tta-pad 1 --tta-no-flip --json
+
 # bad input
 printf '[input]\nshape=1x8x8\n[cnov]\nfilters=2\n' > "$T/bad.cfg"
 expect bad-layer 1 'bad.cfg:3: unknown layer type .cnov. — did you mean .conv.' -- "$CN" train "$T/bad.cfg" --data "npy:$FX"

@@ -9,12 +9,15 @@
 int cmd_eval(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
 {
     const char *weights = NULL, *data = NULL, *split = "test";
-    int batch = 64;
+    int batch = 64, tta = 0, tta_pad = 2, no_flip = 0;
     cli_opt opts[] = {
         {"--weights", OPT_STR, &weights, "W", "weights (or checkpoint) file; not needed when MODEL is one", 0},
         {"--data", OPT_STR, &data, "SPEC", "dataset (see convnet train --help)", 0},
         {"--split", OPT_STR, &split, "NAME", "test | train (default test)", 0},
         {"--batch", OPT_INT, &batch, "N", "batch size (default 64)", 0},
+        {"--tta", OPT_FLAG, &tta, NULL, "test-time augmentation: average over 5 crops and their mirror images", 0},
+        {"--tta-pad", OPT_INT, &tta_pad, "P", "with --tta: crops of the input padded by P pixels (default 2)", 0},
+        {"--tta-no-flip", OPT_FLAG, &no_flip, NULL, "with --tta: the five crops only", 0},
         {NULL, OPT_FLAG, NULL, NULL, NULL, 0},
     };
     const char *pos[1];
@@ -37,7 +40,7 @@ int cmd_eval(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     if (st == CN_OK) st = cli_ensure_loss(m, cn_dataset_info_of(d));
     if (st == CN_OK) st = cn_model_plan(m, batch, CN_PLAN_INFER);
     if (st == CN_OK) st = cli_load_weights(m, weights);
-    if (st == CN_OK) st = cn_evaluate(m, d, batch, &mt);
+    if (st == CN_OK) st = tta ? cn_evaluate_tta(m, d, batch, tta_pad, !no_flip, &mt) : cn_evaluate(m, d, batch, &mt);
     if (st != CN_OK) {
         rc = cli_fail(cmd, g, st);
         goto done;

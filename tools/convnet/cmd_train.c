@@ -82,10 +82,10 @@ static cJSON *history_json(const cn_epoch_record *h, int64_t n)
 int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
 {
     const char *data = NULL, *out = NULL, *resume = NULL, *freeze = NULL, *init_from = NULL, *init_layers = NULL;
-    const char *optimizer = "sgd", *schedule = "constant", *milestones = NULL, *nan = "stop";
+    const char *optimizer = "sgd", *schedule = "constant", *milestones = NULL, *nan = "stop", *augment = NULL;
     int epochs = 10, steps = 0, batch = 32, seed = 0, nesterov = 0, decoupled = 0, amsgrad = 0, step_size = 10, t_max = 0,
         warmup = 0, per_step = 0, patience = 10, ckpt_every = 1, ckpt_steps = 0, early = 0, keep_last = 0, no_progress = 0,
-        eval_batch = 0, balanced = 0, bucket_kb = 0;
+        eval_batch = 0, balanced = 0, bucket_kb = 0, workers = -1;
     double lr = 0.01, momentum = 0, dampening = 0, wd = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, gamma = 0.1, eta_min = 0,
            clip = 0, val_split = 0, factor = 0.1, comm_timeout = 300;
     cli_opt opts[] = {
@@ -129,6 +129,8 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
         {"--keep-last", OPT_FLAG, &keep_last, NULL, "keep each epoch's last partial batch", 0},
         {"--nan", OPT_STR, &nan, "POLICY", "stop | skip: what a non-finite loss or gradient does (default stop)", 0},
         {"--eval-batch", OPT_INT, &eval_batch, "N", "batch size for evaluation (default: --batch)", 0},
+        {"--augment", OPT_STR, &augment, "OPS", "augment training samples on the fly, e.g. \"hflip,crop=4\" (convnet augment --help)", 0},
+        {"--workers", OPT_INT, &workers, "N", "background threads preparing batches (default 2)", 0},
         {"--no-progress", OPT_FLAG, &no_progress, NULL, "no progress display", 0},
         {"--comm-timeout", OPT_FLOAT, &comm_timeout, "S", "with mpirun: a process that waits S seconds on a dead or hung one "
                                                          "fails, ending the job (default 300)", 0},
@@ -250,6 +252,11 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
         tc.init = 0;
     }
     if (comm) st = cn_dist_agree(dist, st); /* every process could load the model and the data */
+    cn_augment *aug = NULL;
+    if (st == CN_OK && augment && (st = cn_augment_parse(&aug, augment)) == CN_OK)
+        st = cn_augment_check(aug, cn_dataset_info_of(fit_train));
+    tc.augment = aug;
+    if (workers >= 0) tc.workers = workers;
     if (st == CN_OK) st = cn_trainer_create(&t, m, &tc);
     if (st == CN_OK && resume) {
         char rp[4096];
@@ -345,6 +352,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
 done:
     cn_metrics_free(&final);
     cn_trainer_destroy(t);
+    cn_augment_destroy(aug);
     cn_dataset_destroy(tr);
     cn_dataset_destroy(val);
     cn_dataset_destroy(train);
