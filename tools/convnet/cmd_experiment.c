@@ -84,6 +84,20 @@ cn_status exp_train(exp_ctx *x, exp_run *r)
     return st;
 }
 
+/* mkdir -p */
+static void make_dirs(const char *path)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = '\0';
+            mkdir(p, 0777);
+            *s = '/';
+        }
+    mkdir(p, 0777);
+}
+
 int cmd_experiment(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
 {
     int quick = 0, seed = 0;
@@ -107,12 +121,9 @@ int cmd_experiment(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     while (e->name && strcmp(e->name, pos[0])) e++;
     if (!e->name) return cli_usage_error(cmd, "unknown experiment '%s' (run 'convnet experiment' for the list)", pos[0]);
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s", out ? out : "runs");
-    if (!out) {
-        mkdir(dir, 0777);
-        snprintf(dir, sizeof dir, "runs/%s", e->name);
-    }
-    mkdir(dir, 0777);
+    if (out) snprintf(dir, sizeof dir, "%s", out);
+    else snprintf(dir, sizeof dir, "runs/%s", e->name);
+    make_dirs(dir);
     char p[4200];
     snprintf(p, sizeof p, "%s/results.txt", dir);
     exp_ctx x = {dir, quick, (uint64_t)(uint32_t)seed, fopen(p, "w"), !g->json, cJSON_CreateObject()};
