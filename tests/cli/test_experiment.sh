@@ -15,6 +15,7 @@ run() { # NAME PATTERN
 run conv-arithmetic '^0 mismatches'
 run mnist1d-conv-vs-fc 'shuffled-cnn +mnist1d-cnn +5210'
 [ -s "$T/mnist1d-conv-vs-fc/udl-conv/log.jsonl" ] && { echo "ok   per-run logs"; pass=$((pass+1)); } || { echo "FAIL no per-run log"; fail=$((fail+1)); }
+"$CN" experiment conv-arithmetic --out "$T/new/parents/dir" >/dev/null 2>&1 && [ -s "$T/new/parents/dir/results.json" ] && { echo "ok   creates missing parent directories"; pass=$((pass+1)); } || { echo "FAIL --out with missing parents"; fail=$((fail+1)); }
 out=$("$CN" experiment nosuch 2>&1); [ $? -eq 2 ] && grep -q "unknown experiment 'nosuch'" <<<"$out" && { echo "ok   unknown experiment"; pass=$((pass+1)); } || { echo "FAIL unknown experiment"; fail=$((fail+1)); }
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
