@@ -3,10 +3,14 @@
  * the file, add one line here. */
 CLI_COMMAND(version, "print the version, the CPU features and the kernels in use", "[--json]",
             NULL)
-CLI_COMMAND(inspect, "validate a file and print what it holds", "FILE [--json]",
-            "Reads FILE completely with the same parser the rest of convnet uses and prints its format,\n"
-            "dtype, shape and value statistics, or the precise reason it is invalid (exit 1).\n"
-            "Understands: NumPy .npy.")
+CLI_COMMAND(inspect, "validate a file and print what it holds", "FILE [--weights W] [--json]",
+            "Recognises FILE by its content, reads it completely with the same parser the rest of convnet\n"
+            "uses and prints what it holds, or the precise reason it is invalid (exit 1): NumPy .npy and\n"
+            ".npz; safetensors weights (an embedded model is planned at batch 1, its layers listed and its\n"
+            "tensors checked against it) and checkpoints (training state, optimizer buffers); IDX, plain or\n"
+            "gzip; images (PNG, JPEG, BMP, GIF, PGM/PPM, PSD, HDR); ONNX models and tensors; Darknet .cfg;\n"
+            "convnet model text; MNIST-1D folders and run directories. --weights W loads W into the model\n"
+            "FILE describes (safetensors weights or checkpoint; Darknet .weights for a Darknet .cfg).")
 CLI_COMMAND(random, "write a tensor of seeded random numbers to a .npy file", "--shape DIMS --out FILE [options]",
             "Draws from convnet's counter-based generator (Philox4x32-10): the same seed gives the same\n"
             "file whatever the thread count.")
