@@ -154,8 +154,10 @@ cn_status cn_npy_parse(cn_npy *a, const void *buf, size_t len, const char *name)
                 if (c.p >= c.end || !isdigit((unsigned char)*c.p)) return bad(name, "expected a dimension in 'shape'", doff);
                 uint64_t v = 0;
                 while (c.p < c.end && isdigit((unsigned char)*c.p)) {
-                    if (v > (uint64_t)INT64_MAX / 10) return bad(name, "dimension in 'shape' overflows", doff);
-                    v = v * 10 + (uint64_t)(*c.p++ - '0');
+                    uint64_t digit = (uint64_t)(*c.p - '0');
+                    if (v > ((uint64_t)INT64_MAX - digit) / 10) return bad(name, "dimension in 'shape' overflows", doff);
+                    v = v * 10 + digit;
+                    c.p++;
                 }
                 skip_ws(&c);
                 if (c.p < c.end && *c.p == 'L') c.p++; /* Python 2 longs */
@@ -186,6 +188,7 @@ cn_status cn_npy_parse(cn_npy *a, const void *buf, size_t len, const char *name)
         return cn_set_error(CN_STATUS_UNSUPPORTED, "%s: dtype '%s' is not supported", name, descr);
     char kind = descr[1];
     int size = atoi(descr + 2);
+    if (strspn(descr + 2, "0123456789") != strlen(descr + 2)) size = -1; /* '<f4x' is not float32 */
     int found = -1;
     for (size_t i = 0; i < N_DTYPES; i++)
         if (dtypes[i].kind == kind && dtypes[i].size == size && descr[2] && isdigit((unsigned char)descr[2])) found = (int)i;

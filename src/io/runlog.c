@@ -271,18 +271,6 @@ cn_status cn_checkpoint_load(const char *path, cn_model *m, cn_optim *o, const i
             goto done;
         }
     }
-    if ((st = cn_model_load_weights_from(m, f, NULL, 0, CN_WEIGHTS_ALLOW_EXTRA)) != CN_OK) goto done;
-    for (int i = 0; i < ns; i++) {
-        cn_optim_state_info si;
-        cn_optim_state(o, i, &si);
-        cn_param p;
-        cn_model_param(m, opt_param[si.param], &p);
-        char name[160];
-        snprintf(name, sizeof name, "optim.%s.%s", p.name, si.name);
-        cn_st_tensor t;
-        cn_safetensors_find(f, name, &t);
-        memcpy(si.data, t.data, (size_t)si.n * sizeof(float));
-    }
     int64_t nh = cJSON_GetArraySize(h);
     s->history = cn_calloc((size_t)nh + 1, sizeof *s->history, "checkpoint history");
     if (!s->history) {
@@ -293,8 +281,12 @@ cn_status cn_checkpoint_load(const char *path, cn_model *m, cn_optim *o, const i
     cJSON_ArrayForEach(e, h)
     {
         cn_epoch_record *r = &s->history[s->n_history++];
-        r->epoch = (int64_t)num(e, "epoch");
-        r->step = (int64_t)num(e, "step");
+        if (!get_i(e, "epoch", &r->epoch) || !get_i(e, "step", &r->step)) {
+            cn_free(s->history);
+            s->history = NULL;
+            st = bad_state(path, "a history entry lacks an integer epoch or step");
+            goto done;
+        }
         r->lr = num(e, "lr");
         r->train_loss = num(e, "train_loss");
         r->train_acc = num(e, "train_acc");
@@ -302,6 +294,22 @@ cn_status cn_checkpoint_load(const char *path, cn_model *m, cn_optim *o, const i
         r->val_acc = num(e, "val_acc");
         r->time_s = num(e, "time_s");
         r->samples_per_s = num(e, "samples_per_s");
+    }
+    if ((st = cn_model_load_weights_from(m, f, NULL, 0, CN_WEIGHTS_ALLOW_EXTRA)) != CN_OK) {
+        cn_free(s->history);
+        s->history = NULL;
+        goto done;
+    }
+    for (int i = 0; i < ns; i++) {
+        cn_optim_state_info si;
+        cn_optim_state(o, i, &si);
+        cn_param p;
+        cn_model_param(m, opt_param[si.param], &p);
+        char name[160];
+        snprintf(name, sizeof name, "optim.%s.%s", p.name, si.name);
+        cn_st_tensor t;
+        cn_safetensors_find(f, name, &t);
+        memcpy(si.data, t.data, (size_t)si.n * sizeof(float));
     }
 done:
     cJSON_Delete(j);
