@@ -65,6 +65,14 @@ def pending(target, name, data):
         f.write(data)
 
 
+def regression(target, name, data):
+    """An input replayed in every build: tests/fuzz_regressions/<target>/."""
+    d = os.path.join(ROOT, "tests", "fuzz_regressions", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
 def clean(target):
     d = os.path.join(CORPUS, target)
     if os.path.isdir(d):
@@ -114,14 +122,14 @@ def make_npy():
     h = b"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1, }"
     h += b" " * (63 - (10 + len(h)) % 64) + b"\n"
     out("npy", "bad-unknown_key.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + b"\0" * 8)
-    # npy.c: a dimension just above INT64_MAX passes the overflow check and becomes negative
-    # (accepted when another dimension is 0); a dtype with trailing characters is accepted
+    # npy.c (fixed in e74225b): a dimension just above INT64_MAX passed the overflow check and
+    # became negative; a dtype with trailing characters was accepted
     h = b"{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775809, 0), }"
     h += b" " * (63 - (10 + len(h)) % 64) + b"\n"
-    pending("npy", "negative_dim.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h)
+    regression("npy", "negative_dim.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h)
     h = b"{'descr': '<f4x', 'fortran_order': False, 'shape': (2,), }"
     h += b" " * (63 - (10 + len(h)) % 64) + b"\n"
-    pending("npy", "descr_trailing.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + b"\0" * 8)
+    regression("npy", "descr_trailing.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + b"\0" * 8)
 
 
 # ---- safetensors ------------------------------------------------------------------------
@@ -542,10 +550,11 @@ def make_checkpoint(convnet):
             fn(s)
             h["__metadata__"]["convnet.checkpoint"] = json.dumps(s)
         return edit
-    # runlog.c converts a missing history "epoch" (NaN) and a huge "step" to int64_t: undefined
-    pending("checkpoint", "history_nan_epoch.safetensors",
+    # runlog.c (fixed in e74225b) converted a missing history "epoch" (NaN) and a huge "step"
+    # to int64_t: undefined
+    regression("checkpoint", "history_nan_epoch.safetensors",
             st_rewrite(good, state_edit(lambda s: s["history"].append({"step": 1}))))
-    pending("checkpoint", "history_huge_step.safetensors",
+    regression("checkpoint", "history_huge_step.safetensors",
             st_rewrite(good, state_edit(lambda s: s["history"].append({"epoch": 1, "step": 1e300}))))
     out("checkpoint", "history_extra_fields.safetensors",
         st_rewrite(good, state_edit(lambda s: s["history"].append({"epoch": 2, "step": 5, "lr": 0.5, "note": "x"}))))
@@ -722,13 +731,6 @@ def make_darknet(convnet):
 
 
 # ---- limits: inputs kept as regression tests -------------------------------------------
-def regression(target, name, data):
-    d = os.path.join(ROOT, "tests", "fuzz_regressions", target)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, name), "wb") as f:
-        f.write(data if isinstance(data, bytes) else data.encode())
-
-
 def make_limit_regressions():
     """Inputs from the limits review: sizes refused before allocating, recursion bounded."""
     # JSON nested 5000 deep: cJSON stops at its nesting limit (1000) instead of recursing on
