@@ -671,7 +671,7 @@ def make_onnx(convnet):
             n = helper.make_node(op, ["", "c"] if op == "Slice" else [""], ["y"], **attrs)
             g = helper.make_graph([c, n], "g", [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
             m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
-            pending("onnx", op + "_empty_input.onnx", m.SerializeToString())
+            regression("onnx", op + "_empty_input.onnx", m.SerializeToString())
     except ImportError:
         pass
     with open(os.path.join(CORPUS, "onnx", "test_relu.onnx"), "rb") as f:
@@ -725,7 +725,7 @@ def make_darknet(convnet):
                 out("darknet", name.replace(".cfg", "") + "+weights", data + b"\0" + struct.pack("<iiiQ", 0, 2, 0, 0) +
                     bytes(4 * int(m.group(1))))
     # darknet.c (ref_index): (int64_t) of a huge [route] layers value is undefined
-    pending("darknet", "route_1e96.cfg", b"[net]\nheight=8\nwidth=8\nchannels=3\n[maxpool]\n[route]\nlayers=1e96\n")
+    regression("darknet", "route_1e96.cfg", b"[net]\nheight=8\nwidth=8\nchannels=3\n[maxpool]\n[route]\nlayers=1e96\n")
     out("darknet", "bad-no_net.cfg", "[convolutional]\nfilters=2\n")
     out("darknet", "bad-section.cfg", "[net]\nheight=8\nwidth=8\nchannels=3\n[lstm]\n")
 

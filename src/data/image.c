@@ -25,6 +25,7 @@ static const char *sniff(const unsigned char *b, size_t n)
     if (n >= 2 && b[0] == 'P' && (b[1] == '2' || b[1] == '3')) return b[1] == '2' ? "ASCII PGM" : "ASCII PPM";
     if (n >= 4 && !memcmp(b, "8BPS", 4)) return "PSD";
     if (n >= 2 && b[0] == '#' && b[1] == '?') return "HDR";
+    if (n >= 4 && !memcmp(b, "\x53\x80\xf6\x34", 4)) return "PIC";
     return NULL;
 }
 
@@ -97,6 +98,16 @@ static cn_status check_complete(const unsigned char *b, size_t len, const char *
         if (len && b[len - 1] != 0x3B)
             return cn_set_error(CN_STATUS_FORMAT, "%s (%zu bytes): GIF data ends without its trailer byte 3b (truncated)", name, len);
         return CN_OK;
+    } else if (!strcmp(fmt, "TGA")) {
+        /* 18-byte header: id length, colour-map type, image type (1-3 raw, 9-11 run-length),
+         * colour map (first entry, count, entry bits), origin, width, height, bits per pixel */
+        if (len < 18) return cn_set_error(CN_STATUS_FORMAT, "%s (%zu bytes): TGA header is truncated (18 bytes needed)", name, len);
+        unsigned type = b[2], bpp = b[16], map_bits = b[7];
+        uint64_t map = b[1] ? ((uint64_t)b[5] | (uint64_t)b[6] << 8) * ((map_bits + 7) / 8) : 0;
+        uint64_t px = (uint64_t)w * (uint64_t)h, bytes = (bpp + 7) / 8 ? (bpp + 7) / 8 : 1;
+        need = 18 + (uint64_t)b[0] + map;
+        /* run-length packets hold at most 128 pixels: one count byte and one pixel value each */
+        need += type >= 9 ? (px + 127) / 128 * (1 + bytes) : px * bytes;
     } else return CN_OK;
     if ((uint64_t)len < need)
         return cn_set_error(CN_STATUS_FORMAT, "%s: %s data is truncated: a %d x %d image needs %llu bytes, the file has %zu", name, fmt, w,
@@ -128,7 +139,8 @@ cn_status cn_image_decode(cn_image *out, const void *buf, size_t len, int channe
                             "(stb_image: %s)", name, len, fmt, stbi_failure_reason());
     }
     if ((st = check_size(w, h, channels ? channels : c, name)) != CN_OK) return st;
-    if (fmt && (st = check_complete(b, len, fmt, w, h, name)) != CN_OK) return st;
+    if (!fmt) fmt = "TGA"; /* the one format stb_image reads that has no signature */
+    if ((st = check_complete(b, len, fmt, w, h, name)) != CN_OK) return st;
     int ww, hh, cc;
     unsigned char *px = stbi_load_from_memory(b, (int)len, &ww, &hh, &cc, channels);
     if (!px) {

@@ -254,8 +254,9 @@ static int has_act(const char *activation) { return strcmp(activation, "linear")
 /* resolves a route/shortcut reference (relative when negative) to a Darknet layer index */
 static cn_status ref_index(dn *d, dn_section *s, const char *key, double v, int *out)
 {
+    /* range first: converting a float outside int64_t's range is undefined */
+    if (!(v > -1e9 && v < 1e9) || (double)(int64_t)v != v) return dn_err(d, find_kv(s, key)->line, CN_STATUS_FORMAT, "[%s] %s = %g is not a layer index", s->type, key, v);
     int64_t r = (int64_t)v;
-    if ((double)r != v) return dn_err(d, find_kv(s, key)->line, CN_STATUS_FORMAT, "[%s] %s = %g is not a layer index", s->type, key, v);
     int64_t idx = r < 0 ? d->index + r : r;
     if (idx < 0 || idx >= d->index)
         return dn_err(d, find_kv(s, key)->line, CN_STATUS_FORMAT, "[%s] %s = %lld: layer %lld does not exist before this one (this is layer %d)",

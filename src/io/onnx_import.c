@@ -726,7 +726,14 @@ static cn_status const_alloc(ox *o, ox_tensor *t, int dtype, int ndim, const int
 }
 
 static double cval(const ox_tensor *t, int64_t k) { return t->i ? (double)t->i[k] : (double)t->f[k]; }
-static int64_t ival(const ox_tensor *t, int64_t k) { return t->i ? t->i[k] : (int64_t)t->f[k]; }
+/* a float constant read as an integer saturates (and NaN reads as 0), as cset does: the cast of
+ * an out-of-range float is undefined in C */
+static int64_t ival(const ox_tensor *t, int64_t k)
+{
+    if (t->i) return t->i[k];
+    double v = t->f[k];
+    return isfinite(v) ? (v >= 9.2e18 ? INT64_MAX : v <= -9.2e18 ? INT64_MIN : (int64_t)v) : 0;
+}
 
 static void cset(ox_tensor *t, int64_t k, double v)
 {
@@ -1004,6 +1011,8 @@ static cn_status fold_node(ox *o, int *done)
         if (in[k]->kind != V_CONST) return CN_OK;
     }
     if (n == 0 && strcmp(op, "Constant")) return CN_OK;
+    /* every folded operator reads its first input, which no ONNX operator makes optional */
+    if (strcmp(op, "Constant") && !in[0]) return ox_err(o, CN_STATUS_FORMAT, "input 0 is empty; %s requires it", op);
     ox_tensor r;
     memset(&r, 0, sizeof r);
     cn_status st = CN_OK;

@@ -255,6 +255,29 @@ static void test_decode_errors(void)
     CHECK(im.px == NULL && im.w == 0);
 }
 
+/* TGA has no signature: its header sizes are checked against the data like the others. A
+ * 3x2 raw 24-bit TGA decodes to its pixels; the same header with one byte missing, a
+ * 17-byte header, and a 65535 x 255 header over 40 bytes of run-length data are refused. */
+static void test_tga_sizes(void)
+{
+    unsigned char t[18 + 18];
+    memset(t, 0, sizeof t);
+    t[2] = 2, t[12] = 3, t[14] = 2, t[16] = 24, t[17] = 0x20; /* raw true colour, top-left origin */
+    for (int i = 0; i < 18; i++) t[18 + i] = (unsigned char)(10 * i);
+    cn_image im;
+    CHECK_OK(cn_image_decode(&im, t, sizeof t, 0, "t.tga"));
+    CHECK(im.w == 3 && im.h == 2 && im.c == 3);
+    if (im.px) CHECK(im.px[0] == 20 && im.px[2] == 0 && im.px[5] == 30); /* stored BGR */
+    cn_image_free(&im);
+    CHECK(cn_image_decode(&im, t, sizeof t - 1, 0, "t.tga") == CN_STATUS_FORMAT);
+    CHECK(strstr(cn_last_error(), "t.tga") && strstr(cn_last_error(), "truncated"));
+    unsigned char rle[18 + 40];
+    memset(rle, 0, sizeof rle);
+    rle[2] = 10, rle[12] = 0xff, rle[13] = 0xff, rle[14] = 0xff, rle[16] = 24;
+    CHECK(cn_image_decode(&im, rle, sizeof rle, 0, "rle.tga") == CN_STATUS_FORMAT);
+    CHECK(im.px == NULL);
+}
+
 int main(void)
 {
     /* files are written atomically (with fsync): tmpfs keeps that fast */
@@ -263,6 +286,7 @@ int main(void)
     snprintf(cmd, sizeof cmd, "mkdir -p %s", tmp_root);
     if (system(cmd) != 0) return 1;
     RUN(test_decode_fixtures);
+    RUN(test_tga_sizes);
     RUN(test_png_roundtrip_and_resize);
     RUN(test_decode_errors);
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp_root);
