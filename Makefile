@@ -5,7 +5,8 @@
 #   make demo      build and run the main job
 #   make deps      install missing Debian packages (no-op when all are present)
 #   make bench     build and run the benchmark (prints a table; not a test)
-#   make fuzz      run every fuzz target for FUZZ_SECONDS seconds (clang/libFuzzer)
+#   make fuzz      run every fuzz target for FUZZ_SECONDS seconds (clang/libFuzzer);
+#                  FUZZ_JOBS targets at once, FUZZ_TARGETS="onnx image" for some
 #   make install PREFIX=/usr/local
 
 BUILD    ?= build
@@ -22,6 +23,7 @@ DEB_PACKAGES = cmake make gcc libc6-dev pkgconf libcjson-dev zlib1g-dev libstb-d
 	protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx \
 	libopenmpi-dev openmpi-bin dataset-fashion-mnist darknet chromium clang
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
 
 .PHONY: all build deps test sanitize demo bench fuzz install clean
 
@@ -52,7 +54,7 @@ bench: build
 	$(BUILD)/convnet bench
 
 fuzz: deps
-	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash scripts/fuzz.sh $(FUZZ_TARGETS)
 
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
