@@ -359,6 +359,26 @@ static const char *first_bad_param(const cn_trainer *t)
     return "?";
 }
 
+/* The first layer, in the order they run, whose output holds a non-finite value after the
+ * forward pass (into buf), or 0 when the forward pass is finite: where a NaN first appeared. */
+static int first_bad_layer(const cn_trainer *t, char *buf, size_t cap)
+{
+    for (int i = 0; i < cn_model_layer_count(t->m); i++) {
+        cn_layer_info li;
+        const float *y;
+        cn_shape ys;
+        if (cn_model_layer(t->m, i, &li) != CN_OK || cn_model_layer_output(t->m, li.name, &y, &ys) != CN_OK || !y) continue;
+        int64_t n = cn_shape_numel(&ys);
+        for (int64_t k = 0; k < n; k++)
+            if (!isfinite(y[k])) {
+                snprintf(buf, cap, " (it first appears in the forward pass, in the output of layer '%s' (%s), element %lld)", li.name,
+                         li.type, (long long)k);
+                return 1;
+            }
+    }
+    return 0;
+}
+
 /* Data parallelism: average the running statistics (the parameters that are not trainable,
  * e.g. batch norm's running mean and variance) over the processes, summing in double so that
  * values already equal everywhere stay exactly as they are; and check that the trained
@@ -544,20 +564,24 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
             }
             if (!bad && !grads_finite(t)) bad = 2;
             if (bad) {
-                char what[200];
+                char what[600], where[400] = "";
+                /* name the layer where it first appeared: a forward output, else the backward
+                 * pass (the first parameter with a non-finite gradient) */
+                if (count && !first_bad_layer(t, where, sizeof where) && bad == 2)
+                    snprintf(where, sizeof where, " (the forward pass is finite: it first appears in the backward pass)");
                 if (bad == 1) snprintf(what, sizeof what, "the loss (%g)", loss);
                 else if (bad == 3) snprintf(what, sizeof what, "the loss on %g of %d processes", stats[3], comm->size);
                 else snprintf(what, sizeof what, "the gradient of %s", first_bad_param(t));
                 if (c->nan_policy == CN_NAN_STOP) {
                     st = cn_set_error(CN_STATUS_INVALID_STATE,
-                                      "train: epoch %lld step %lld: %s is not finite; stopped (the last checkpoint is intact)",
-                                      (long long)t->st.epoch + 1, (long long)t->st.step + 1, what);
+                                      "train: epoch %lld step %lld: %s is not finite%s; stopped (the last checkpoint is intact)",
+                                      (long long)t->st.epoch + 1, (long long)t->st.step + 1, what, where);
                     if (comm) st = comm->agree(comm->self, st); /* every process stops here */
                     goto done;
                 }
                 if (++t->skipped <= 5 && is_root(t))
-                    cn_log(CN_LOG_WARN, "epoch %lld step %lld: %s is not finite; step skipped%s", (long long)t->st.epoch + 1,
-                           (long long)t->st.step + 1, what, t->skipped == 5 ? " (further skips are not reported)" : "");
+                    cn_log(CN_LOG_WARN, "epoch %lld step %lld: %s is not finite%s; step skipped%s", (long long)t->st.epoch + 1,
+                           (long long)t->st.step + 1, what, where, t->skipped == 5 ? " (further skips are not reported)" : "");
                 if (!comm) cn_model_set_step(t->m, cn_model_step(t->m) + 1);
                 t->st.batch = bi;
                 continue;

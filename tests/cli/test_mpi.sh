@@ -111,7 +111,7 @@ once "batch not a multiple of the processes" "a batch of 21 samples does not spl
   mpirun -np 2 "$CN" "${TR[@]}" --batch 21 --steps 2
 once "missing data" "x_train.npy: cannot open" -- mpirun -np 2 "$CN" train "$FX/model.cfg" --data "npy:$T/nowhere" --no-progress
 once "missing checkpoint" "nothere.safetensors: cannot open" -- mpirun -np 2 "$CN" "${TR[@]}" --batch 20 --resume "$T/nothere.safetensors"
-once "non-finite loss" "not finite; stopped" -- mpirun -np 2 "$CN" "${TR[@]}" --batch 20 --lr 1e30 --epochs 2
+once "non-finite loss" "is not finite.*; stopped" -- mpirun -np 2 "$CN" "${TR[@]}" --batch 20 --lr 1e30 --epochs 2
 
 # ---- resuming: the same weights as running through ---------------------------------------------
 RS=("${TR[@]}" --batch 20 -q)

@@ -133,8 +133,21 @@ static void test_nan_policies(void)
     tc.schedule.base_lr = 1e30; /* diverges at once */
     cn_trainer *t;
     CHECK_OK(cn_trainer_create(&t, m, &tc));
-    CHECK_ERR(cn_trainer_fit(t, tr, NULL), CN_STATUS_INVALID_STATE, "not finite; stopped");
+    CHECK_ERR(cn_trainer_fit(t, tr, NULL), CN_STATUS_INVALID_STATE, "not finite");
+    CHECK(strstr(cn_last_error(), "; stopped (the last checkpoint is intact)"));
     cn_trainer_destroy(t);
+    /* a NaN weight in the dense layer: the message names that layer as where NaN first
+     * appears in the forward pass, not the first parameter with a bad gradient (c1) */
+    tc.schedule.base_lr = 0.1;
+    CHECK_OK(cn_trainer_create(&t, m, &tc));
+    cn_param fc;
+    CHECK_OK(cn_model_param(m, 2, &fc));
+    CHECK(!strcmp(fc.name, "fc.weight"));
+    fc.value[5] = NAN;
+    CHECK_ERR(cn_trainer_fit(t, tr, NULL), CN_STATUS_INVALID_STATE, "in the output of layer 'fc' (dense)");
+    CHECK(strstr(cn_last_error(), "epoch 1 step 1: the loss (") && strstr(cn_last_error(), "nan) is not finite"));
+    cn_trainer_destroy(t);
+    tc.schedule.base_lr = 1e30;
     tc.nan_policy = CN_NAN_SKIP;
     CHECK_OK(cn_trainer_create(&t, m, &tc));
     CHECK_OK(cn_trainer_fit(t, tr, NULL)); /* skips the bad steps instead */
