@@ -21,7 +21,7 @@ CMAKE    ?= cmake
 # to check exported models)
 DEB_PACKAGES = cmake make gcc libc6-dev pkgconf libcjson-dev zlib1g-dev libstb-dev libzip-dev \
 	protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx \
-	libopenmpi-dev openmpi-bin dataset-fashion-mnist darknet chromium clang
+	libopenmpi-dev openmpi-bin dataset-fashion-mnist darknet chromium clang valgrind
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 1
 
