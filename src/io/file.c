@@ -7,6 +7,40 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A pipe, FIFO or character device (e.g. /dev/stdin, <(cmd)): its size is unknown, so read
+ * it in growing chunks, still under the memory cap. */
+static cn_status read_stream(FILE *f, const char *path, unsigned char **buf, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *p = cn_malloc(cap + 1, path);
+    if (!p) return CN_STATUS_NOMEM;
+    for (;;) {
+        n += fread(p + n, 1, cap - n, f);
+        if (ferror(f)) {
+            cn_free(p);
+            return cn_set_error(CN_STATUS_IO, "%s: read failed after %zu bytes: %s", path, n, strerror(errno));
+        }
+        if (n < cap) break; /* end of the stream */
+        if ((uint64_t)cap * 2 > cn_memory_limit()) {
+            cn_free(p);
+            return cn_set_error(CN_STATUS_LIMIT, "%s: the stream is longer than the memory cap of %llu bytes", path,
+                                (unsigned long long)cn_memory_limit());
+        }
+        unsigned char *q = cn_malloc(cap * 2 + 1, path);
+        if (!q) {
+            cn_free(p);
+            return CN_STATUS_NOMEM;
+        }
+        memcpy(q, p, n);
+        cn_free(p);
+        p = q, cap *= 2;
+    }
+    p[n] = 0;
+    *buf = p;
+    *len = n;
+    return CN_OK;
+}
+
 cn_status cn_file_read_all(const char *path, unsigned char **buf, size_t *len)
 {
     *buf = NULL;
@@ -21,6 +55,10 @@ cn_status cn_file_read_all(const char *path, unsigned char **buf, size_t *len)
     }
     if (S_ISDIR(sb.st_mode)) {
         st = cn_set_error(CN_STATUS_IO, "%s: is a directory, expected a file", path);
+        goto done;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        st = read_stream(f, path, buf, len);
         goto done;
     }
     if ((uint64_t)sb.st_size > cn_memory_limit()) {

@@ -120,7 +120,8 @@ static cn_status read_text(ex *e)
     if (st != CN_OK) return st;
     ex_layer *cur = NULL;
     int nblocks = 0;
-    for (char *line = strtok(e->text, "\n"); line; line = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (char *line = strtok_r(e->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *hash = strchr(line, '#');
         if (hash) *hash = '\0';
         line = trim(line);

@@ -173,7 +173,8 @@ cn_status cn_model_add(cn_model *m, const char *type, const char *name, const ch
     if (inputs) {
         if (strlen(inputs) >= sizeof ibuf) return cn_set_error(CN_STATUS_INVALID_ARG, "cn_model_add: inputs list too long");
         strcpy(ibuf, inputs);
-        for (char *tok = strtok(ibuf, ", "); tok; tok = strtok(NULL, ", ")) {
+        char *isave = NULL;
+        for (char *tok = strtok_r(ibuf, ", ", &isave); tok; tok = strtok_r(NULL, ", ", &isave)) {
             if (n_in == CN_MAX_INPUTS)
                 return cn_set_error(CN_STATUS_INVALID_ARG, "layer '%s': more than %d inputs", name ? name : type, CN_MAX_INPUTS);
             in_list[n_in++] = tok;

@@ -117,7 +117,8 @@ static cn_status parse_into(cn_model *m, const char *text, const char *filename)
             b->has_name = 1;
         } else if (!strcmp(key, "input") || !strcmp(key, "inputs")) {
             b->n_in = 0;
-            for (char *tok = strtok(val, ", \t"); tok; tok = strtok(NULL, ", \t")) {
+            char *save = NULL;
+            for (char *tok = strtok_r(val, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
                 if (b->n_in == CN_MAX_INPUTS || strlen(tok) >= CN_NAME_MAX) {
                     st = cn_set_error(CN_STATUS_FORMAT, "%s:%d: too many or overlong input names", m->source, lineno);
                     goto done;

@@ -82,6 +82,7 @@ expect npy-stats         0 'min -?[0-9.e+-]+  max'             -- "$CN" inspect 
 expect npy-json          0 '"format":"npy","dtype":"float32","shape":\[2,3\]' -- "$CN" inspect "$T/x.npy" --json
 one_json npy-json-one    -- "$CN" inspect "$T/x.npy" --json
 head -c 100 "$T/x.npy" >"$T/trunc.npy"
+expect npy-pipe          1 'not a regular file \(a pipe or device\)' -- "$CN" inspect /dev/fd/3 3< <(cat "$T/x.npy")
 expect npy-truncated     1 'trunc.npy: offset 8: header claims 118 bytes' -- "$CN" inspect "$T/trunc.npy"
 { printf '\x93NUMPY\x09\x00'; zeros 10; } >"$T/v9.npy"
 expect npy-version       1 'v9.npy: offset 6: .npy format version 9.0 is not supported' -- "$CN" inspect "$T/v9.npy"

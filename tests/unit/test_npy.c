@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -66,6 +67,39 @@ static const char *tmp_path(const char *name)
     snprintf(buf, sizeof buf, "%s/cn_test_npy_%d_%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid(), name);
     return buf;
 }
+
+/* a .npy of 300 KB streamed through a pipe (its size unknown until the end) loads whole */
+static void test_pipe(void)
+{
+    enum { N = 75000 };
+    static float x[N];
+    for (int i = 0; i < N; i++) x[i] = (float)i;
+    const char *p = tmp_path("pipe.npy");
+    CHECK_OK(cn_npy_save(p, CN_DTYPE_F32, 1, (int64_t[]){N}, x));
+    int fd[2];
+    CHECK(pipe(fd) == 0);
+    pid_t child = fork();
+    if (child == 0) { /* the writer: copies the file into the pipe in small pieces */
+        close(fd[0]);
+        FILE *f = fopen(p, "rb");
+        char b[1000];
+        size_t n;
+        while (f && (n = fread(b, 1, sizeof b, f)) > 0)
+            if (write(fd[1], b, n) != (ssize_t)n) _exit(1);
+        _exit(0);
+    }
+    close(fd[1]);
+    char dev[64];
+    snprintf(dev, sizeof dev, "/dev/fd/%d", fd[0]);
+    cn_npy a;
+    CHECK_OK(cn_npy_load(&a, dev));
+    CHECK(a.ndim == 1 && a.shape[0] == N && a.f32 && a.f32[N - 1] == (float)(N - 1) && !memcmp(a.f32, x, sizeof x));
+    cn_npy_free(&a);
+    close(fd[0]);
+    int status;
+    CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 
 static void test_round_trip(void)
 {
@@ -143,6 +177,7 @@ int main(void)
 {
     RUN(test_numpy_written_files);
     RUN(test_round_trip);
+    RUN(test_pipe);
     RUN(test_malformed);
     return cn_test_finish();
 }

@@ -728,6 +728,12 @@ static cn_status inspect_file(const inspect_ctx *c, const char *path, cJSON **ou
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return cn_set_error(CN_STATUS_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return cn_set_error(CN_STATUS_INVALID_ARG, "%s: not a regular file (a pipe or device); inspect reads a file more than once: save it "
+                            "to a file first", path);
+    }
     unsigned char head[SNIFF_BYTES];
     sniff s = {head, fread(head, 1, SNIFF_BYTES, f)};
     int read_error = ferror(f);
