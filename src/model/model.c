@@ -1,6 +1,7 @@
 /* model.c — the graph of named layers: building, planning (topological order, shape
  * inference, parameter and arena allocation) and running forward and backward. */
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,7 @@ void cn_model_destroy(cn_model *m)
     if (!m) return;
     for (int i = 0; i < m->n; i++) node_free(&m->nodes[i]);
     cn_free(m->nodes);
+    cn_free(m->name_slots);
     cn_free(m->order);
     cn_free(m->params);
     if (!m->shared) cn_free(m->param_block); /* a shared model borrows its parameters */
@@ -38,11 +40,44 @@ void cn_model_destroy(cn_model *m)
     cn_free(m);
 }
 
+/* Layer names are found through an open-addressing hash index (FNV-1a, linear probing), so
+ * loading and resolving a model of n layers costs O(n), not O(n^2). */
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
 int cn_model_find(const cn_model *m, const char *name)
 {
-    for (int i = 0; i < m->n; i++)
-        if (!strcmp(m->nodes[i].layer.name, name)) return i;
-    return -1;
+    if (!m->slot_cap) return -1;
+    for (uint32_t k = name_hash(name) & (uint32_t)(m->slot_cap - 1);; k = (k + 1) & (uint32_t)(m->slot_cap - 1)) {
+        int v = m->name_slots[k];
+        if (!v) return -1;
+        if (!strcmp(m->nodes[v - 1].layer.name, name)) return v - 1;
+    }
+}
+
+static void index_insert(int *slots, int cap, const char *name, int node)
+{
+    uint32_t k = name_hash(name) & (uint32_t)(cap - 1);
+    while (slots[k]) k = (k + 1) & (uint32_t)(cap - 1);
+    slots[k] = node + 1;
+}
+
+/* room in the index for one more name (kept at most half full) */
+static cn_status index_reserve(cn_model *m)
+{
+    if (2 * (m->n + 1) <= m->slot_cap) return CN_OK;
+    int cap = m->slot_cap ? 2 * m->slot_cap : 64;
+    int *slots = cn_calloc((size_t)cap, sizeof(int), "layer name index");
+    if (!slots) return CN_STATUS_NOMEM;
+    for (int i = 0; i < m->n; i++) index_insert(slots, cap, m->nodes[i].layer.name, i);
+    cn_free(m->name_slots);
+    m->name_slots = slots;
+    m->slot_cap = cap;
+    return CN_OK;
 }
 
 const char *cn_model_where(const cn_model *m, const cn_node *nd, char *buf, size_t cap)
@@ -100,7 +135,9 @@ cn_status cn_model_add_node(cn_model *m, const char *type, const char *name, con
         return cn_set_error(CN_STATUS_INVALID_ARG, "%s: a layer named '%s' already exists", where, name);
     if (n_inputs > CN_MAX_INPUTS)
         return cn_set_error(CN_STATUS_INVALID_ARG, "%s: %d inputs given; at most %d", where, n_inputs, CN_MAX_INPUTS);
+    if ((st = index_reserve(m)) != CN_OK) return st;
     if (m->n == m->cap) {
+        if (m->cap > INT_MAX / 4) return cn_set_error(CN_STATUS_LIMIT, "%s: more than %d layers", where, m->cap);
         int ncap = m->cap ? 2 * m->cap : 16;
         cn_node *nn = cn_calloc((size_t)ncap, sizeof *nn, "model layers");
         if (!nn) return CN_STATUS_NOMEM;
@@ -156,6 +193,7 @@ cn_status cn_model_add_node(cn_model *m, const char *type, const char *name, con
                           ops->max_inputs, nd->n_in);
         goto fail;
     }
+    index_insert(m->name_slots, m->slot_cap, nd->layer.name, m->n);
     m->n++;
     return CN_OK;
 fail:
@@ -262,27 +300,48 @@ static cn_status resolve_graph(cn_model *m)
             nd->in_idx[k] = j;
         }
     }
+    /* consumers of each node (CSR: first[j]..first[j+1] in users), then Kahn's algorithm
+     * with a min-heap of ready nodes: always the first ready node in insertion order, which
+     * keeps the file's order when it is already valid; O(E + n log n) */
     cn_free(m->order);
     m->order = cn_malloc((size_t)m->n * sizeof(int) + 1, "model order");
     int *pending = cn_calloc((size_t)m->n + 1, sizeof(int), "model order");
-    if (!m->order || !pending) {
-        cn_free(pending);
+    int *first = cn_calloc((size_t)m->n + 2, sizeof(int), "model order");
+    int *users = cn_malloc(((size_t)m->n * CN_MAX_INPUTS + 1) * sizeof(int), "model order");
+    int *heap = cn_malloc(((size_t)m->n + 1) * sizeof(int), "model order");
+    if (!m->order || !pending || !first || !users || !heap) {
+        cn_free(pending), cn_free(first), cn_free(users), cn_free(heap);
         return CN_STATUS_NOMEM;
     }
-    for (int i = 0; i < m->n; i++) pending[i] = m->nodes[i].n_in;
-    int done = 0;
-    /* repeatedly take the first ready node in insertion order: keeps the file's order when it is already valid */
-    while (done < m->n) {
-        int pick = -1;
-        for (int i = 0; i < m->n && pick < 0; i++)
-            if (pending[i] == 0) pick = i;
-        if (pick < 0) break;
+    for (int i = 0; i < m->n; i++)
+        for (int k = 0; k < m->nodes[i].n_in; k++) first[m->nodes[i].in_idx[k] + 2]++;
+    for (int j = 0; j < m->n; j++) first[j + 2] += first[j + 1];
+    for (int i = 0; i < m->n; i++)
+        for (int k = 0; k < m->nodes[i].n_in; k++) users[first[m->nodes[i].in_idx[k] + 1]++] = i;
+    /* now users of j are users[first[j] .. first[j + 1]) */
+    int nheap = 0, done = 0;
+    for (int i = 0; i < m->n; i++)
+        if (!(pending[i] = m->nodes[i].n_in)) heap[nheap++] = i; /* ascending: already a heap */
+    while (nheap) {
+        int pick = heap[0], last = heap[--nheap], at = 0;
+        for (;;) { /* sift the last element down from the root */
+            int c = 2 * at + 1;
+            if (c >= nheap) break;
+            if (c + 1 < nheap && heap[c + 1] < heap[c]) c++;
+            if (last <= heap[c]) break;
+            heap[at] = heap[c], at = c;
+        }
+        if (nheap) heap[at] = last;
         pending[pick] = -1;
         m->order[done++] = pick;
-        for (int i = 0; i < m->n; i++)
-            for (int k = 0; k < m->nodes[i].n_in; k++)
-                if (m->nodes[i].in_idx[k] == pick && pending[i] > 0) pending[i]--;
+        for (int u = first[pick]; u < first[pick + 1]; u++)
+            if (--pending[users[u]] == 0) { /* ready: sift it up */
+                int v = users[u], c = nheap++;
+                while (c && heap[(c - 1) / 2] > v) heap[c] = heap[(c - 1) / 2], c = (c - 1) / 2;
+                heap[c] = v;
+            }
     }
+    cn_free(first), cn_free(users), cn_free(heap);
     if (done < m->n) {
         char list[512] = "";
         size_t used = 0;

@@ -28,6 +28,9 @@ typedef struct cn_param_entry {
 struct cn_model {
     cn_node *nodes;                          /* owned, n used of cap */
     int n, cap;
+    int *name_slots;                         /* owned: hash index of layer names, slot_cap slots
+                                              * (a power of two), each 0 or node index + 1 */
+    int slot_cap;
     int *order;                              /* owned: topological order, n entries */
     char source[256];                        /* file name for messages, "" for the builder */
 
