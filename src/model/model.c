@@ -105,7 +105,7 @@ static cn_status invalidate_plan(cn_model *m)
 }
 
 cn_status cn_model_add_node(cn_model *m, const char *type, const char *name, const char *const *inputs, int n_inputs,
-                            const char *const *keys, const char *const *values, int n_opts, int line)
+                            const char *const *keys, const char *const *values, int n_opts, int line, const int *opt_lines)
 {
     char where[320];
     cn_status st = invalidate_plan(m);
@@ -160,7 +160,10 @@ cn_status cn_model_add_node(cn_model *m, const char *type, const char *name, con
     cn_opts_defaults(ops, nd->layer.cfg);
     unsigned given = 0;
     for (int i = 0; i < n_opts; i++) {
-        if ((st = cn_opts_set(ops, nd->layer.cfg, keys[i], values[i], where)) != CN_OK) goto fail;
+        char at[320]; /* an option's own line when it came from a file */
+        if (opt_lines && opt_lines[i] && m->source[0]) snprintf(at, sizeof at, "%s:%d", m->source, opt_lines[i]);
+        else snprintf(at, sizeof at, "%s", where);
+        if ((st = cn_opts_set(ops, nd->layer.cfg, keys[i], values[i], at)) != CN_OK) goto fail;
         given |= 1u << cn_opts_index(ops, keys[i]);
     }
     if ((st = cn_opts_require(ops, given, where)) != CN_OK) goto fail;
@@ -233,7 +236,7 @@ cn_status cn_model_add(cn_model *m, const char *type, const char *name, const ch
             vals[n_opts++] = eq + 1;
         }
     }
-    return cn_model_add_node(m, type, name, in_list, n_in, keys, vals, n_opts, 0);
+    return cn_model_add_node(m, type, name, in_list, n_in, keys, vals, n_opts, 0, NULL);
 }
 
 cn_status cn_model_set_option(cn_model *m, const char *layer, const char *key, const char *value)

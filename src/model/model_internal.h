@@ -57,7 +57,7 @@ struct cn_model {
 
 /* model.c */
 cn_status cn_model_add_node(cn_model *m, const char *type, const char *name, const char *const *inputs, int n_inputs,
-                            const char *const *keys, const char *const *values, int n_opts, int line);
+                            const char *const *keys, const char *const *values, int n_opts, int line, const int *opt_lines);
 int cn_model_find(const cn_model *m, const char *name);
 /* "model.cfg:14" or "layer 'c1'" into buf */
 const char *cn_model_where(const cn_model *m, const cn_node *nd, char *buf, size_t cap);

@@ -27,6 +27,7 @@ typedef struct {
     int n_opts;
     char keys[CN_MAX_OPTS][CN_NAME_MAX];
     char vals[CN_MAX_OPTS][256];
+    int opt_lines[CN_MAX_OPTS]; /* the line of each option, for messages */
 } block;
 
 static char *trim(char *s)
@@ -43,7 +44,7 @@ static cn_status flush(cn_model *m, block *b)
     const char *keys[CN_MAX_OPTS], *vals[CN_MAX_OPTS], *ins[CN_MAX_INPUTS];
     for (int i = 0; i < b->n_opts; i++) keys[i] = b->keys[i], vals[i] = b->vals[i];
     for (int i = 0; i < b->n_in; i++) ins[i] = b->inputs[i];
-    cn_status st = cn_model_add_node(m, b->type, b->has_name ? b->name : NULL, ins, b->n_in, keys, vals, b->n_opts, b->line);
+    cn_status st = cn_model_add_node(m, b->type, b->has_name ? b->name : NULL, ins, b->n_in, keys, vals, b->n_opts, b->line, b->opt_lines);
     memset(b, 0, sizeof *b);
     return st;
 }
@@ -136,6 +137,7 @@ static cn_status parse_into(cn_model *m, const char *text, const char *filename)
                 goto done;
             }
             strcpy(b->keys[b->n_opts], key);
+            b->opt_lines[b->n_opts] = lineno;
             strcpy(b->vals[b->n_opts++], val);
         }
     }

@@ -196,8 +196,8 @@ static void test_bad_model_files(void)
     expect_bad("[input]\nshape=1x8x8\n[cnov]\nfilters=2\nkernel=3\n", CN_STATUS_INVALID_ARG,
                "bad.cfg:3: unknown layer type 'cnov' — did you mean 'conv'?");
     expect_bad("[input]\nshape=1x8x8\n[conv]\nfilters=2\nkernel=3\nstrde=2\n", CN_STATUS_INVALID_ARG,
-               "bad.cfg:3: unknown option 'strde' in [conv] — did you mean 'stride'?");
-    expect_bad("[input]\nshape=1x8x8\n[conv]\nfilters=two\nkernel=3\n", CN_STATUS_INVALID_ARG, "filters = 'two': expected an integer");
+               "bad.cfg:6: unknown option 'strde' in [conv] — did you mean 'stride'?");
+    expect_bad("[input]\nshape=1x8x8\n[conv]\nfilters=two\nkernel=3\n", CN_STATUS_INVALID_ARG, "bad.cfg:4: [conv] filters = 'two': expected an integer");
     expect_bad("[input]\nshape=1x8x8\n[conv]\nfilters=2\nkernel=3\npad_mode=mirror\n", CN_STATUS_INVALID_ARG,
                "pad_mode = 'mirror' is not one of zero|reflect|replicate");
     expect_bad("[input]\nshape=1x8x8\n[conv]\nfilters=2\n", CN_STATUS_INVALID_ARG, "bad.cfg:3: [conv] needs option 'kernel'");
