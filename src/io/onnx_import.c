@@ -1479,7 +1479,8 @@ static cn_status op_binary(ox *o)
             continue;
         }
         ox_value next = tmp_value(out->name);
-        snprintf(suffix, sizeof suffix, step ? "_%d" : "", step);
+        if (step) snprintf(suffix, sizeof suffix, "_%d", step);
+        else suffix[0] = '\0';
         step++;
         if ((st = emit_binary(o, pair, &acc, in[k], suffix, &next)) != CN_OK) goto done;
         acc = next;
@@ -2151,8 +2152,10 @@ static cn_status op_pad(ox *o)
     }
     int R = x->ndim;
     if (n != 2 * R) return ox_err(o, CN_STATUS_FORMAT, "pads has %d values for rank %d (want %d)", n, R, 2 * R);
-    for (int i = 0; i < 2 * R; i++)
+    for (int i = 0; i < 2 * R; i++) {
         if (pads[i] < 0) return ox_err(o, CN_STATUS_UNSUPPORTED, "negative pads (cropping)");
+        if (pads[i] > INT32_MAX) return ox_err(o, CN_STATUS_LIMIT, "pads value %lld is too large", (long long)pads[i]);
+    }
     if (pads[0] || pads[R] || (R > 1 && (pads[1] || pads[R + 1])))
         return ox_err(o, CN_STATUS_UNSUPPORTED, "padding of the batch or channel axis; convnet pads spatial axes");
     int nd = R - 2;
@@ -2161,7 +2164,9 @@ static cn_status op_pad(ox *o)
     if (!m) return ox_err(o, CN_STATUS_UNSUPPORTED, "mode '%s'", mode);
     int64_t sp[6], dims[5];
     for (int i = 0; i < nd; i++) sp[i] = pads[2 + i], sp[nd + i] = pads[R + 2 + i];
-    for (int i = 0; i < R; i++) dims[i] = x->dims[i] + pads[i] + pads[R + i];
+    for (int i = 0; i < R; i++)
+        if (__builtin_add_overflow(x->dims[i], pads[i] + pads[R + i], &dims[i]))
+            return ox_err(o, CN_STATUS_LIMIT, "padded dimension %d overflows", i);
     int zero = 1;
     for (int i = 0; i < 2 * nd; i++) zero &= sp[i] == 0;
     if (zero) return alias(o, out, x);
