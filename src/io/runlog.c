@@ -10,6 +10,7 @@
 
 #include "convnet/safetensors.h"
 #include "file.h"
+#include "json_cost.h"
 
 /* NAN/inf are not JSON: such fields are left out */
 static void add_num(cJSON *o, const char *key, double v)
@@ -230,6 +231,7 @@ cn_status cn_checkpoint_load(const char *path, cn_model *m, cn_optim *o, const i
         st = cn_set_error(CN_STATUS_FORMAT, "%s: not a checkpoint (no '%s' metadata; a weights file?)", path, CKPT_KEY);
         goto done;
     }
+    if ((st = cn_json_check_cost(text, strlen(text), path)) != CN_OK) goto done;
     j = cJSON_Parse(text);
     const cJSON *sc = j ? cJSON_GetObjectItemCaseSensitive(j, "schedule") : NULL;
     const cJSON *h = j ? cJSON_GetObjectItemCaseSensitive(j, "history") : NULL;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "file.h"
+#include "json_cost.h"
 
 /* ---- dtypes ------------------------------------------------------------------------------ */
 static const struct {
@@ -320,6 +321,7 @@ static cn_status parse_header(cn_safetensors *f, uint64_t hlen)
         return hlen == 0 ? at_offset(CN_STATUS_FORMAT, name, 8, "header is empty; expected a JSON object starting with '{'")
                          : at_offset(CN_STATUS_FORMAT, name, 8, "header must be a JSON object starting with '{', found byte 0x%02x",
                                      h[0]);
+    if (cn_json_check_cost((const char *)h, (size_t)hlen, name) != CN_OK) return CN_STATUS_LIMIT;
     const char *end = NULL;
     root = cJSON_ParseWithLengthOpts((const char *)h, (size_t)hlen, &end, 0);
     if (!root) {

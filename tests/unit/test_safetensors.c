@@ -329,6 +329,22 @@ static void test_malformed(void)
     cn_set_memory_limit(32);
     CHECK_ERR(cn_safetensors_parse(&f, buf, n, "cap.st"), CN_STATUS_LIMIT, "header size 54 exceeds the memory cap of 32 bytes");
     cn_set_memory_limit(cap);
+    /* a 40 KB header of 20,000 JSON values: the file fits a 1 MB cap, but cJSON would use
+     * about 20,000 nodes (1.3 MB); refused before parsing */
+    {
+        size_t hn = 40100, hl = 0;
+        char *h = malloc(hn);
+        unsigned char *fb = malloc(hn + 16);
+        hl += (size_t)snprintf(h, hn, "{\"a\":[0");
+        for (int i = 1; i < 20000; i++) h[hl++] = ',', h[hl++] = '0';
+        h[hl++] = ']', h[hl++] = '}', h[hl] = '\0';
+        size_t fn = make_st(fb, h, 0);
+        cn_set_memory_limit(1 << 20);
+        CHECK_ERR(cn_safetensors_parse(&f, fb, fn, "values.st"), CN_STATUS_LIMIT, "values.st: parsing this JSON (40007 bytes) would take about");
+        cn_set_memory_limit(cap);
+        CHECK_ERR(cn_safetensors_parse(&f, fb, fn, "values.st"), CN_STATUS_FORMAT, "values.st"); /* parsed: not a tensor entry */
+        free(h), free(fb);
+    }
     /* a header above the reference's 100 MB limit, refused before anything is copied (the
      * 101 MB buffer is untouched anonymous memory: no pages are really used) */
     size_t big = 101000000;
