@@ -1,7 +1,10 @@
 /* file.c — whole-file reads and atomic (temp + fsync + rename) writes. */
 #include "file.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,4 +132,27 @@ void cn_atomic_abort(cn_atomic_file *af)
         af->f = NULL;
         remove(af->tmp);
     }
+}
+
+int cn_atomic_sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t || t == e->d_name) continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (pid <= 0 || *end != '.' || end[1] < '0' || end[1] > '9') continue;
+        strtoul(end + 1, &end, 10);
+        if (*end) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to judge) */
+        char path[4600];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        removed += unlink(path) == 0;
+    }
+    closedir(d);
+    return removed;
 }

@@ -24,4 +24,9 @@ cn_status cn_atomic_write(cn_atomic_file *af, const void *data, size_t len);
 cn_status cn_atomic_commit(cn_atomic_file *af);
 void cn_atomic_abort(cn_atomic_file *af);
 
+/* Remove the temporaries that writers killed before commit or abort left in `dir` (names
+ * "<file>.tmp.<pid>.<n>" whose process no longer runs); those of live processes stay.
+ * Returns how many were removed. */
+int cn_atomic_sweep(const char *dir);
+
 #endif

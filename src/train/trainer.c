@@ -178,6 +178,8 @@ static cn_status create_local(cn_trainer **out, cn_model *m, const cn_train_conf
             return cn_set_error(CN_STATUS_IO, "train: cannot create the run directory '%s'", cfg->out_dir);
         }
         snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.safetensors", cfg->out_dir);
+        int swept = !comm || comm->rank == 0 ? cn_atomic_sweep(cfg->out_dir) : 0; /* a killed run's temporaries */
+        if (swept) cn_log(CN_LOG_INFO, "%s: removed %d temporary file%s left by an interrupted run", cfg->out_dir, swept, swept > 1 ? "s" : "");
     }
     refresh_views(t);
     *out = t;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_crash.sh CONVNET — crash safety: a training run killed with SIGKILL at random moments
 # (20 times) always leaves a checkpoint that loads, and resuming from it — again and again —
-# ends with the same weights as an uninterrupted run (1 thread, bit for bit).
+# ends with the same weights as an uninterrupted run (1 thread, bit for bit); the temporaries
+# killed writers leave are removed by the next run.
 set -u
 CN=${1:?usage: test_crash.sh path/to/convnet}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -14,7 +15,7 @@ TR=(train "$FX/model.cfg" --data "npy:$FX" --batch 20 --lr 0.05 --momentum 0.9 -
 
 "$CN" "${TR[@]}" --out "$T/ref" >/dev/null 2>&1 || { echo "FAIL reference run"; exit 1; }
 
-kills=0 loads=0
+kills=0 loads=0 tmps=0
 for i in $(seq 1 20); do
   args=("${TR[@]}" --out "$T/run")
   [ -f "$T/run/checkpoint.safetensors" ] && args+=(--resume "$T/run")
@@ -24,7 +25,7 @@ for i in $(seq 1 20); do
   sleep "0.$(printf '%03d' $(( (RANDOM % 401) + 50 )))"
   if kill -9 "$pid" 2>/dev/null; then kills=$((kills+1)); fi
   wait "$pid" 2>/dev/null
-  ls "$T/run"/*.tmp.* >/dev/null 2>&1 && rm -f "$T/run"/*.tmp.*   # a killed writer's temporary is never the checkpoint
+  ls "$T/run"/*.tmp.* >/dev/null 2>&1 && tmps=$((tmps+1))   # a killed writer's temporary: the next run removes it
   if [ -f "$T/run/checkpoint.safetensors" ]; then
     if "$CN" eval "$T/run/checkpoint.safetensors" --data "npy:$FX" -q >/dev/null 2>&1; then loads=$((loads+1))
     else echo "FAIL kill $i: the checkpoint does not load"; fail=$((fail+1)); fi
@@ -40,6 +41,11 @@ if "$CN" "${args[@]}" >/dev/null 2>&1 && cmp -s "$T/ref/weights.safetensors" "$T
   echo "ok   resumed to the end: the same weights as the uninterrupted run"; pass=$((pass+1))
 else
   echo "FAIL the resumed run's weights differ from the uninterrupted run"; fail=$((fail+1))
+fi
+if ls "$T/run"/*.tmp.* >/dev/null 2>&1; then
+  echo "FAIL temporaries left in the run directory: $(cd "$T/run" && ls *.tmp.*)"; fail=$((fail+1))
+else
+  echo "ok   no temporaries remain (killed writers left some after $tmps of the kills; resuming removed them)"; pass=$((pass+1))
 fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
