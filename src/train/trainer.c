@@ -513,7 +513,7 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
         int64_t seen = 0;
         cn_loader_start_epoch(ld, t->st.epoch);
         cn_batch b;
-        int64_t bi = 0;
+        int64_t bi = 0, ran = 0;
         if (t->st.batch == 0) t->st.run_loss = t->st.run_acc_hits = t->st.run_count = 0;
         int r = 1;
         while (bi < per_epoch) {
@@ -595,6 +595,7 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
             if ((st = cn_optim_step(t->opt, t->values, (const float *const *)t->grads, current_lr(t))) != CN_OK) goto done;
             t->st.step++;
             t->st.batch = bi;
+            ran++;
             t->st.run_loss += loss * (double)count;
             t->st.run_count += (double)count;
             if (hits >= 0) t->st.run_acc_hits += (double)hits;
@@ -607,7 +608,10 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
             st = CN_STATUS_IO;
             goto done;
         }
-        if (stop && bi <= 1) break;
+        if (stop && !ran) break; /* max_steps was reached before this epoch ran a step */
+        /* max_steps reached inside the epoch: the record covers the steps run so far, and the
+         * checkpoint resumes inside this epoch, after its t->st.batch finished batches */
+        int partial = stop && t->st.batch < per_epoch;
         if (comm && (st = sync_processes(t, 1)) != CN_OK) goto done;
         double dt = now_s() - t0;
         cn_epoch_record rec = {t->st.epoch + 1, t->st.step, current_lr(t),
@@ -636,8 +640,12 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
             }
         }
         cn_progress_epoch(&pg, &rec);
-        t->st.batch = 0;
+        if (!partial) t->st.batch = 0;
         if ((st = record(t, &rec)) != CN_OK) goto done;
+        if (partial) { /* the state stays inside this epoch (break skips the epoch increment) */
+            if ((st = save_checkpoint(t)) != CN_OK) goto done;
+            break;
+        }
         int last = t->st.epoch + 1 >= c->epochs || stop || (c->max_steps && t->st.step >= c->max_steps);
         if (last || (c->checkpoint_epochs > 0 && (t->st.epoch + 1) % c->checkpoint_epochs == 0)) {
             t->st.epoch++; /* the checkpoint resumes at the next epoch */

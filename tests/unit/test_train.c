@@ -124,6 +124,54 @@ static void test_checkpoint_round_trip(void)
     cn_dataset_destroy(tr), cn_dataset_destroy(te);
 }
 
+/* max_steps stopping inside an epoch: the checkpoint resumes inside it, so 5 steps + resume
+ * to 16 equals 16 uninterrupted steps (the bars set has 7 batches of 20 an epoch) */
+static void test_steps_stop_mid_epoch(void)
+{
+    cn_dataset *tr, *te;
+    CHECK_OK(cn_dataset_open(&tr, &te, bars()));
+    if (!tr) return;
+    char dir[256], ck[300];
+    snprintf(dir, sizeof dir, "/tmp/cn_test_steps_%d", (int)getpid());
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", dir);
+    cn_set_num_threads(1);
+    cn_model *a = bars_model(), *b = bars_model(), *c = bars_model();
+    cn_train_config tc = quick();
+    tc.epochs = 10;
+    tc.max_steps = 16;
+    cn_trainer *ta, *tb, *tcc;
+    CHECK_OK(cn_trainer_create(&ta, a, &tc));
+    CHECK_OK(cn_trainer_fit(ta, tr, NULL));
+    tc.max_steps = 5;
+    tc.out_dir = dir;
+    CHECK_OK(cn_trainer_create(&tb, b, &tc));
+    CHECK_OK(cn_trainer_fit(tb, tr, NULL));
+    tc.max_steps = 16;
+    tc.out_dir = NULL;
+    CHECK_OK(cn_trainer_create(&tcc, c, &tc));
+    CHECK_OK(cn_trainer_resume(tcc, ck));
+    CHECK_OK(cn_trainer_fit(tcc, tr, NULL));
+    int same = 1;
+    for (int i = 0; i < cn_model_param_count(a); i++) {
+        cn_param pa, pc;
+        cn_model_param(a, i, &pa);
+        cn_model_param(c, i, &pc);
+        same &= !memcmp(pa.value, pc.value, (size_t)cn_shape_numel(&pa.shape) * 4);
+    }
+    CHECK(same);
+    int64_t n;
+    const cn_epoch_record *h = cn_trainer_history(tcc, &n);
+    CHECK(n >= 1 && h[n - 1].step == 16);
+    cn_trainer_destroy(ta), cn_trainer_destroy(tb), cn_trainer_destroy(tcc);
+    cn_model_destroy(a), cn_model_destroy(b), cn_model_destroy(c);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    cn_set_num_threads(0);
+    cn_dataset_destroy(tr), cn_dataset_destroy(te);
+}
+
+
 static void test_nan_policies(void)
 {
     cn_dataset *tr, *te;
@@ -221,6 +269,7 @@ int main(void)
 {
     RUN(test_learns_and_freezes);
     RUN(test_checkpoint_round_trip);
+    RUN(test_steps_stop_mid_epoch);
     RUN(test_nan_policies);
     RUN(test_early_stopping_and_errors);
     RUN(test_metrics);
