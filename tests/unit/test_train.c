@@ -34,6 +34,19 @@ static cn_train_config quick(void)
     return tc;
 }
 
+/* 1 if the two models' parameters are bit-identical */
+static int same_params(const cn_model *a, const cn_model *c)
+{
+    int same = cn_model_param_count(a) == cn_model_param_count(c);
+    for (int i = 0; same && i < cn_model_param_count(a); i++) {
+        cn_param pa, pc;
+        cn_model_param(a, i, &pa);
+        cn_model_param(c, i, &pc);
+        same &= !memcmp(pa.value, pc.value, (size_t)cn_shape_numel(&pa.shape) * 4);
+    }
+    return same;
+}
+
 static void test_learns_and_freezes(void)
 {
     cn_dataset *tr, *te;
@@ -93,14 +106,7 @@ static void test_checkpoint_round_trip(void)
     CHECK_OK(cn_trainer_create(&tcc, c, &tc));
     CHECK_OK(cn_trainer_resume(tcc, ck));
     CHECK_OK(cn_trainer_fit(tcc, tr, te));
-    int same = 1;
-    for (int i = 0; i < cn_model_param_count(a); i++) {
-        cn_param pa, pc;
-        cn_model_param(a, i, &pa);
-        cn_model_param(c, i, &pc);
-        same &= !memcmp(pa.value, pc.value, (size_t)cn_shape_numel(&pa.shape) * 4);
-    }
-    CHECK(same);
+    CHECK(same_params(a, c));
     int64_t n;
     cn_trainer_history(tcc, &n);
     CHECK_EQ_INT(n, 4); /* the history came back with the checkpoint */
@@ -151,14 +157,7 @@ static void test_steps_stop_mid_epoch(void)
     CHECK_OK(cn_trainer_create(&tcc, c, &tc));
     CHECK_OK(cn_trainer_resume(tcc, ck));
     CHECK_OK(cn_trainer_fit(tcc, tr, NULL));
-    int same = 1;
-    for (int i = 0; i < cn_model_param_count(a); i++) {
-        cn_param pa, pc;
-        cn_model_param(a, i, &pa);
-        cn_model_param(c, i, &pc);
-        same &= !memcmp(pa.value, pc.value, (size_t)cn_shape_numel(&pa.shape) * 4);
-    }
-    CHECK(same);
+    CHECK(same_params(a, c));
     int64_t n;
     const cn_epoch_record *h = cn_trainer_history(tcc, &n);
     CHECK(n >= 1 && h[n - 1].step == 16);
