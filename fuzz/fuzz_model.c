@@ -74,8 +74,7 @@ static void model_run(cn_model *m)
 
 static int fuzz_model(const uint8_t *data, size_t size)
 {
-    /* Parsing is quadratic in the number of layers (name lookups); the fuzzer has nothing to
-     * gain from files larger than this. */
+    /* the fuzzer has nothing to gain from model files larger than this */
     if (size > 65536 || memchr(data, 0, size)) return 0;
     char *text = cn_fuzz_strdup(data, size);
     cn_model *m = NULL, *m2 = NULL;

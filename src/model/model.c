@@ -178,6 +178,16 @@ cn_status cn_model_add_node(cn_model *m, const char *type, const char *name, con
             st = cn_set_error(CN_STATUS_INVALID_ARG, "%s: input name '%s' is too long", where, inputs[i]);
             goto fail;
         }
+        if (!valid_name(inputs[i])) { /* no layer can have it: a typo or stray characters */
+            char shown[3 * CN_NAME_MAX];
+            size_t u = 0;
+            for (const char *c = inputs[i]; *c && u + 5 < sizeof shown; c++)
+                u += (size_t)(isprint((unsigned char)*c) ? snprintf(shown + u, sizeof shown - u, "%c", *c)
+                                                         : snprintf(shown + u, sizeof shown - u, "\\x%02x", (unsigned char)*c));
+            st = cn_set_error(CN_STATUS_INVALID_ARG, "%s: input name '%s' is not a valid layer name (letters, digits, '_', '-', '.')",
+                              where, shown);
+            goto fail;
+        }
         strcpy(nd->in_names[i], inputs[i]);
     }
     nd->n_in = n_inputs;

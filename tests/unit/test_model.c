@@ -210,6 +210,10 @@ static void test_bad_model_files(void)
                CN_STATUS_INVALID_ARG, "bad.cfg:7: a layer named 'x' already exists");
     expect_bad("[input]\nshape=1x8x8\n[conv]\nfilters=1\nfilters=2\nkernel=1\n", CN_STATUS_FORMAT, "bad.cfg:5: option 'filters' given twice");
     expect_bad("filters=1\n[input]\nshape=1x8x8\n", CN_STATUS_FORMAT, "bad.cfg:1: option 'filters' before any [layer] block");
+    /* an input name no layer can have (here a form feed inside it) is refused where it is
+     * given: written back, the form feed would be trimmed and the model would change */
+    expect_bad("[input]\nname=x\nshape=1x4\n[add]\ninputs=x, a\fb\n", CN_STATUS_INVALID_ARG,
+               "bad.cfg:4: input name 'a\\x0cb' is not a valid layer name");
     expect_bad("[input\nshape=1x8x8\n", CN_STATUS_FORMAT, "bad.cfg:1: expected a block header");
     expect_bad("[input]\nshape 1x8x8\n", CN_STATUS_FORMAT, "bad.cfg:2: expected 'key = value'");
     expect_bad("[input]\nshape=\n", CN_STATUS_FORMAT, "empty value");
