@@ -1,15 +1,19 @@
 /* cmd_bench.c — `convnet bench`: convnet's convolution kernels and small networks timed on
  * this machine, side by side with PyTorch (bench/pytorch_bench.py run with Debian's
- * /usr/bin/python3 in the same run), as ratios; the targets of issue 8 checked per row.
+ * /usr/bin/python3 in the same run), as ratios; then Darknet's ResNet-18 and yolov3-tiny cfgs
+ * imported by convnet against Darknet itself (bench/darknet_bench.c, built when Debian's
+ * libdarknet is installed); the targets of issue 8 checked per row.
  * A program, not a test: ctest never runs it. docs/PERFORMANCE.md holds a full run. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "io/file.h"
 #include "kernels/vec.h"
 
 /* ---- timing ---- */
@@ -420,6 +424,209 @@ static double torch_net(const cJSON *t, const char *net, int threads, const char
     return NAN;
 }
 
+/* ---- Darknet: the same cfgs run by Debian's libdarknet (bench/darknet_bench.c) ---- */
+
+/* issue 8: "Darknet's ResNet-18 and yolov3-tiny forward: >= 8x faster" (batch 1, one thread;
+ * the issue measured Darknet at 296 ms and 135 ms at 224x224) */
+#define DARKNET_TARGET 8.0
+static const char *const darknet_nets[] = {"resnet18", "yolov3-tiny"};
+#define NDARKNET 2
+
+/* The cfg text with the first section's ([net]) width and height set to `size`: the lines
+ * giving them are dropped and new ones follow the section header, as the helper does, so
+ * both sides build the network at the same size. *res: the new text (free()), NULL on failure. */
+static cn_status darknet_sized_cfg(const char *text, size_t len, int size, const char *name, char **res)
+{
+    char *out = *res = malloc(len + 64);
+    if (!out) return cn_set_error(CN_STATUS_NOMEM, "bench: out of memory copying %s", name);
+    size_t n = 0;
+    int section = 0, in_net = 0, wrote = 0;
+    for (size_t i = 0; i < len;) {
+        size_t e = i;
+        while (e < len && text[e] != '\n') e++;
+        const size_t end = e < len ? e + 1 : e; /* the line with its newline */
+        size_t p = i;
+        while (p < e && (text[p] == ' ' || text[p] == '\t')) p++;
+        int keep = 1;
+        if (p < e && text[p] == '[') {
+            section++;
+            in_net = section == 1 && (!strncmp(text + p, "[net]", 5) || !strncmp(text + p, "[network]", 9));
+        } else if (in_net) {
+            for (int k = 0; k < 2; k++) {
+                const char *key = k ? "height" : "width";
+                const size_t kl = strlen(key);
+                if (e - p > kl && !strncmp(text + p, key, kl)) {
+                    size_t q = p + kl;
+                    while (q < e && (text[q] == ' ' || text[q] == '\t')) q++;
+                    if (q < e && text[q] == '=') keep = 0;
+                }
+            }
+        }
+        if (keep) {
+            memcpy(out + n, text + i, end - i);
+            n += end - i;
+            if (in_net && !wrote) {
+                if (end == e) out[n++] = '\n'; /* a header on the last line without a newline */
+                n += (size_t)snprintf(out + n, 48, "width=%d\nheight=%d\n", size, size);
+                wrote = 1;
+            }
+        }
+        i = end;
+    }
+    out[n] = 0;
+    if (!wrote) {
+        free(out);
+        *res = NULL;
+        return cn_set_error(CN_STATUS_FORMAT, "bench: %s: the first section is not [net] or [network]", name);
+    }
+    return CN_OK;
+}
+
+/* the helper: --darknet-bench, $CONVNET_DARKNET_BENCH, or darknet_bench beside the binary */
+static const char *find_darknet_helper(const char *given, char *buf, size_t cap)
+{
+    if (given) return access(given, X_OK) == 0 ? given : NULL;
+    const char *env = getenv("CONVNET_DARKNET_BENCH");
+    if (env && *env) return access(env, X_OK) == 0 ? env : NULL;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return NULL;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    *slash = 0;
+    if (snprintf(buf, cap, "%s/darknet_bench", exe) >= (int)cap) return NULL;
+    return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+/* Run the helper on one cfg; its result is the line after the DARKNET_BENCH_JSON marker (Darknet's
+ * layer table and messages come before it). NULL with *why (a static buffer) on failure. */
+static cJSON *run_darknet(const char *helper, const char *cfg, int size, int reps, int warmup, const char **why)
+{
+    static char msg[1024];
+    if (strchr(helper, '\'') || strchr(cfg, '\'')) {
+        snprintf(msg, sizeof msg, "the path '%.200s' or '%.200s' holds a quote", helper, cfg);
+        *why = msg;
+        return NULL;
+    }
+    char cmdline[9000];
+    snprintf(cmdline, sizeof cmdline, "'%s' '%s' --size %d --reps %d --warmup %d 2>&1", helper, cfg, size, reps, warmup);
+    fflush(stdout);
+    FILE *f = popen(cmdline, "r");
+    if (!f) {
+        snprintf(msg, sizeof msg, "could not start %.400s", helper);
+        *why = msg;
+        return NULL;
+    }
+    size_t cap = 1 << 14, n = 0;
+    char *out = malloc(cap);
+    int c;
+    while (out && (c = fgetc(f)) != EOF) {
+        if (n + 1 >= cap) {
+            char *bigger = realloc(out, cap *= 2);
+            if (!bigger) {
+                free(out);
+                out = NULL;
+                break;
+            }
+            out = bigger;
+        }
+        out[n++] = (char)c;
+    }
+    const int rc = pclose(f);
+    if (!out) {
+        *why = "out of memory reading the Darknet helper's output";
+        return NULL;
+    }
+    out[n] = 0;
+    static const char marker[] = "DARKNET_BENCH_JSON ";
+    char *line = NULL;
+    for (char *p = strstr(out, marker); p; p = strstr(p + 1, marker))
+        if (p == out || p[-1] == '\n') line = p + sizeof marker - 1;
+    cJSON *j = NULL;
+    if (line) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        j = cJSON_Parse(line);
+    }
+    if (rc != 0 || !j || !cJSON_IsNumber(cJSON_GetObjectItem(j, "median_ms"))) {
+        /* the last non-empty line says why (the helper's or Darknet's message) */
+        while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = 0;
+        char *last = strrchr(out, '\n');
+        snprintf(msg, sizeof msg, "%.300s %.300s failed (exit status %d): %.300s", helper, cfg,
+                 WIFEXITED(rc) ? WEXITSTATUS(rc) : rc, last ? last + 1 : out);
+        *why = msg;
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    free(out);
+    return j;
+}
+
+typedef struct {
+    double fwd, cpu; /* median wall and process CPU seconds of one forward */
+    double macs;
+    int64_t outputs;
+} darknet_result;
+
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* convnet's forward of the imported cfg text: batch 1, inference, random initialisation */
+static cn_status bench_darknet_convnet(const char *text, const char *name, int threads, int reps, int warmup,
+                                       darknet_result *res)
+{
+    cn_status st;
+    cn_model *m = NULL;
+    float *x = NULL;
+    memset(res, 0, sizeof *res);
+    cn_set_num_threads(threads); /* before planning: the kernels size their scratch for it */
+    if ((st = cn_darknet_parse(&m, text, strlen(text), name)) != CN_OK) goto done;
+    if ((st = cn_model_plan(m, 1, CN_PLAN_INFER)) != CN_OK || (st = cn_model_init(m, 1)) != CN_OK) goto done;
+    cn_shape in;
+    if ((st = cn_viz_input_shape(m, &in)) != CN_OK) goto done;
+    int64_t sample = 1;
+    for (int d = 0; d < in.ndim; d++) sample *= in.dim[d];
+    for (int i = 0; i < cn_model_layer_count(m); i++) {
+        cn_layer_info li;
+        if (cn_model_layer(m, i, &li) == CN_OK) res->macs += (double)li.macs;
+    }
+    if (!(x = cn_malloc((size_t)sample * 4, "bench darknet input"))) {
+        st = CN_STATUS_NOMEM;
+        goto done;
+    }
+    cn_rng r;
+    cn_rng_init(&r, 6, CN_STREAM_USER);
+    cn_rng_fill_uniform(&r, x, sample, 0, 1);
+    double tw[MAX_REPS], tc[MAX_REPS];
+    for (int k = -warmup; k < reps; k++) {
+        const double c0 = cpu_s(), t0 = now_s();
+        if ((st = cn_model_forward(m, x, 0)) != CN_OK) goto done;
+        const double dt = now_s() - t0, dc = cpu_s() - c0;
+        if (k >= 0) tw[k] = dt, tc[k] = dc;
+    }
+    res->fwd = median(tw, reps), res->cpu = median(tc, reps);
+    cn_shape os;
+    cn_model_output(m, &os);
+    res->outputs = 1;
+    for (int d = 1; d < os.ndim; d++) res->outputs *= os.dim[d];
+done:
+    cn_free(x);
+    cn_model_destroy(m);
+    cn_set_num_threads(0);
+    return st;
+}
+
+static double json_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = o ? cJSON_GetObjectItem(o, key) : NULL;
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
 /* ---- the command ---- */
 
 static void add_num(cJSON *o, const char *k, double v)
@@ -436,8 +643,8 @@ static const char *verdict(double v, double target, int ge)
 int cmd_bench(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
 {
     const char *pos[1], *only = NULL, *script_opt = NULL, *python = "/usr/bin/python3", *threads_opt = NULL;
-    const char *nets_opt = NULL;
-    int npos, reps = 7, no_torch = 0, quick = 0, no_nets = 0, resnet = -1;
+    const char *nets_opt = NULL, *dn_helper_opt = NULL, *dn_cfg_dir = "/usr/share/darknet/cfg", *dn_nets_opt = NULL;
+    int npos, reps = 7, no_torch = 0, quick = 0, no_nets = 0, resnet = -1, no_darknet = 0, dn_size = 224;
     cli_opt opts[] = {
         {"--shapes", OPT_STR, &only, "LIST", "only these shapes, e.g. b,c,f, or none (default: a-h)", 0},
         {"--nets", OPT_STR, &nets_opt, "LIST", "only these networks: mnist1d,lenet5,resnet18 or none", 0},
@@ -448,7 +655,13 @@ int cmd_bench(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
         {"--python", OPT_STR, &python, "EXE", "the Python with torch (default /usr/bin/python3)", 0},
         {"--no-nets", OPT_FLAG, &no_nets, NULL, "skip the small networks", 0},
         {"--resnet", OPT_INT, &resnet, "0|1", "ResNet-18 at 224x224 (default 1, 0 with --quick)", 0},
-        {"--quick", OPT_FLAG, &quick, NULL, "3 repetitions, no ResNet-18", 0},
+        {"--no-darknet", OPT_FLAG, &no_darknet, NULL, "skip the Darknet section (Darknet's ResNet-18 and yolov3-tiny)", 0},
+        {"--darknet-bench", OPT_STR, &dn_helper_opt, "FILE",
+         "the darknet_bench helper (default: $CONVNET_DARKNET_BENCH, or darknet_bench beside the binary)", 0},
+        {"--darknet-cfgs", OPT_STR, &dn_cfg_dir, "DIR", "where resnet18.cfg and yolov3-tiny.cfg are (default /usr/share/darknet/cfg)", 0},
+        {"--darknet-nets", OPT_STR, &dn_nets_opt, "LIST", "only these Darknet cfgs: resnet18,yolov3-tiny (default both)", 0},
+        {"--darknet-size", OPT_INT, &dn_size, "N", "input width and height for the Darknet cfgs, a multiple of 32 (default 224)", 0},
+        {"--quick", OPT_FLAG, &quick, NULL, "3 repetitions, no ResNet-18 among the networks (the Darknet section keeps its cfgs)", 0},
         {NULL, OPT_FLAG, NULL, NULL, NULL, 0},
     };
     int rc = cli_parse(cmd, argc, argv, opts, g, pos, 0, &npos);
@@ -457,6 +670,16 @@ int cmd_bench(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     if (quick) reps = 3;
     if (resnet < 0) resnet = !quick;
     if (reps < 1 || reps > MAX_REPS) return cli_usage_error(cmd, "--reps %d is not in 1..%d", reps, MAX_REPS);
+    if (dn_size < 32 || dn_size > 1024 || dn_size % 32)
+        return cli_usage_error(cmd, "--darknet-size %d is not a multiple of 32 in 32..1024", dn_size);
+    int dn_which[NDARKNET] = {1, 1};
+    if (dn_nets_opt) {
+        int any = 0;
+        for (int k = 0; k < NDARKNET; k++) any |= dn_which[k] = strstr(dn_nets_opt, darknet_nets[k]) != NULL;
+        if (!any && strcmp(dn_nets_opt, "none"))
+            return cli_usage_error(cmd, "--darknet-nets: '%s' names none of resnet18, yolov3-tiny", dn_nets_opt);
+        if (!any) no_darknet = 1;
+    }
 
     int which[NSHAPES];
     for (int i = 0; i < NSHAPES; i++) which[i] = only == NULL;
@@ -553,7 +776,9 @@ int cmd_bench(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
 
     /* convolutions */
     cJSON *jshapes = out ? cJSON_AddArrayToObject(out, "shapes") : NULL;
-    if (!g->json)
+    int any_shape = 0;
+    for (int i = 0; i < NSHAPES; i++) any_shape |= which[i];
+    if (!g->json && any_shape)
         printf("\nconvolutions (float32, NCHW; GFLOP/s = 2*MACs/time, fwd+bwd = forward + both backwards = 3x the forward's "
                "FLOPs)\n"
                "%-2s %2s %-5s %9s %7s %5s %9s %7s %5s | %9s %9s %6s %6s | %-9s %s\n",
@@ -700,9 +925,123 @@ int cmd_bench(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
         }
         free(rtext);
     }
+    /* Darknet: the same cfgs, imported by convnet, and run by Darknet itself in a helper */
+    cn_status dst = CN_OK;
+    if (!no_darknet) {
+        char helperbuf[4096], whybuf[600];
+        const char *helper = find_darknet_helper(dn_helper_opt, helperbuf, sizeof helperbuf);
+        const char *dn_note = NULL;
+        if (!helper) {
+            const char *env = getenv("CONVNET_DARKNET_BENCH");
+            if (dn_helper_opt) snprintf(whybuf, sizeof whybuf, "--darknet-bench %.500s: not an executable file", dn_helper_opt);
+            else if (env && *env) snprintf(whybuf, sizeof whybuf, "CONVNET_DARKNET_BENCH=%.500s: not an executable file", env);
+            else
+                snprintf(whybuf, sizeof whybuf,
+                         "no darknet_bench helper (cmake builds it beside convnet when Debian's darknet is installed: "
+                         "/usr/lib/darknet/libdarknet.so and include/darknet.h)");
+            dn_note = whybuf;
+        }
+        const int dn_warmup = quick ? 1 : 2;
+        cJSON *jdn = out ? cJSON_AddObjectToObject(out, "darknet") : NULL;
+        cJSON *jdnets = NULL;
+        if (jdn) {
+            cJSON_AddNumberToObject(jdn, "size", dn_size);
+            cJSON_AddNumberToObject(jdn, "batch", 1);
+            cJSON_AddStringToObject(jdn, "cfg_dir", dn_cfg_dir);
+            if (helper) cJSON_AddStringToObject(jdn, "helper", helper);
+            else cJSON_AddStringToObject(jdn, "skipped", dn_note);
+            cJSON_AddNumberToObject(jdn, "target_ratio", DARKNET_TARGET);
+            jdnets = cJSON_AddArrayToObject(jdn, "nets");
+        } else {
+            printf("\ndarknet cfgs (forward, batch 1, %dx%d, random weights; convnet: the cfg through its Darknet importer;\n"
+                   "Darknet: %s%s; cpu = process CPU time per forward; x = Darknet time / convnet time)\n",
+                   dn_size, dn_size, helper ? helper : "not run", helper ? " on 1 thread" : "");
+            if (dn_note) printf("darknet:  skipped: %s\n", dn_note);
+            printf("%-12s %2s %6s %10s %8s | %10s %8s | %7s %7s | %-6s %s\n", "net", "th", "GMAC", "convnet ms", "cpu ms",
+                   "darknet ms", "cpu ms", "x wall", "x cpu", "target", "verdict");
+        }
+        for (int k = 0; k < NDARKNET && dst == CN_OK; k++) {
+            if (!dn_which[k]) continue;
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s.cfg", dn_cfg_dir, darknet_nets[k]);
+            if (!file_exists(path)) {
+                if (jdnets) {
+                    cJSON *e = cJSON_CreateObject();
+                    cJSON_AddStringToObject(e, "net", darknet_nets[k]);
+                    cJSON_AddStringToObject(e, "cfg", path);
+                    cJSON_AddStringToObject(e, "skipped", "cfg not found (Debian's darknet package installs it)");
+                    cJSON_AddItemToArray(jdnets, e);
+                } else {
+                    printf("%-12s skipped: %s not found (Debian's darknet package installs it; --darknet-cfgs DIR)\n",
+                           darknet_nets[k], path);
+                }
+                continue;
+            }
+            unsigned char *buf = NULL;
+            size_t len = 0;
+            if ((dst = cn_file_read_all(path, &buf, &len)) != CN_OK) break;
+            char *text = NULL;
+            dst = darknet_sized_cfg((const char *)buf, len, dn_size, path, &text);
+            cn_free(buf);
+            if (dst != CN_OK) break;
+            /* Darknet first, in its own process */
+            const char *dn_why = dn_note;
+            cJSON *dn = helper ? run_darknet(helper, path, dn_size, reps, dn_warmup, &dn_why) : NULL;
+            const double dn_s = json_num(dn, "median_ms") * 1e-3, dn_cpu = json_num(dn, "median_cpu_ms") * 1e-3;
+            const double dn_outputs = json_num(dn, "outputs"), dn_finite = json_num(dn, "finite_outputs");
+            for (int ti = 0; ti < nthreads; ti++) {
+                darknet_result r;
+                if ((dst = bench_darknet_convnet(text, path, threads[ti], reps, dn_warmup, &r)) != CN_OK) break;
+                const double x = dn_s / r.fwd, xc = dn_cpu / r.cpu;
+                char target[16] = "", ver[64] = "";
+                if (threads[ti] == 1) {
+                    snprintf(target, sizeof target, ">=%.0fx", DARKNET_TARGET);
+                    snprintf(ver, sizeof ver, "%s",
+                             !isfinite(x)     ? "n/a (no Darknet time)"
+                             : dn_size != 224 ? "n/a (the target is at 224x224)"
+                                              : verdict(x, DARKNET_TARGET, 1));
+                }
+                if (!g->json) {
+                    printf("%-12s %2d %6.2f %10.3f %8.3f | %10.3f %8.3f | %7.2f %7.2f | %-6s %s\n", darknet_nets[k],
+                           threads[ti], r.macs * 1e-9, r.fwd * 1e3, r.cpu * 1e3, dn_s * 1e3, dn_cpu * 1e3, x, xc, target, ver);
+                } else {
+                    cJSON *e = cJSON_CreateObject();
+                    cJSON_AddStringToObject(e, "net", darknet_nets[k]);
+                    cJSON_AddStringToObject(e, "cfg", path);
+                    cJSON_AddNumberToObject(e, "threads", threads[ti]);
+                    cJSON_AddNumberToObject(e, "macs", r.macs);
+                    add_num(e, "fwd_s", r.fwd);
+                    add_num(e, "fwd_cpu_s", r.cpu);
+                    add_num(e, "darknet_fwd_s", dn_s);
+                    add_num(e, "darknet_fwd_cpu_s", dn_cpu);
+                    add_num(e, "ratio", x);
+                    add_num(e, "ratio_cpu", xc);
+                    cJSON_AddNumberToObject(e, "outputs", (double)r.outputs);
+                    add_num(e, "darknet_outputs", dn_outputs);
+                    add_num(e, "darknet_finite_outputs", dn_finite);
+                    if (*target) cJSON_AddStringToObject(e, "target", target);
+                    if (*ver) cJSON_AddStringToObject(e, "verdict", ver);
+                    if (!dn && dn_why) cJSON_AddStringToObject(e, "darknet_skipped", dn_why);
+                    cJSON_AddItemToArray(jdnets, e);
+                }
+                if (ti == 0 && isfinite(dn_outputs) && dn_outputs != (double)r.outputs && !g->json)
+                    printf("%-12s    note: output sizes differ: convnet %lld, Darknet %.0f\n", "", (long long)r.outputs, dn_outputs);
+                if (ti == 0 && isfinite(dn_finite) && dn_finite != dn_outputs && !g->json)
+                    printf("%-12s    note: %.0f of Darknet's %.0f outputs are inf or NaN\n", "", dn_outputs - dn_finite, dn_outputs);
+            }
+            if (!g->json && helper && !dn) printf("%-12s    darknet failed: %s\n", "", dn_why);
+            cJSON_Delete(dn);
+            free(text);
+        }
+    }
+    if (dst != CN_OK) {
+        if (out) cJSON_Delete(out);
+        if (torch) cJSON_Delete(torch);
+        return cli_fail(cmd, g, dst);
+    }
     if (torch) cJSON_Delete(torch);
     if (!g->json) {
-        printf("\nnotes: ratios are PyTorch time / convnet time (> 1: convnet faster), from this one run; "
+        printf("\nnotes: ratios are PyTorch (or Darknet) time / convnet time (> 1: convnet faster), from this one run; "
                "medians of %d repetitions.\n",
                reps);
         return CLI_OK;

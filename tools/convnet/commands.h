@@ -87,13 +87,15 @@ CLI_COMMAND(onnx_test, "run ONNX backend test cases (model.onnx + test_data_set_
             "Outputs are compared with |got - want| <= atol + rtol*|want| (default rtol 1e-3, atol 1e-7).\n"
             "Prints one line per case and 'N passed, M failed, K skipped'; exits 1 on any failure.\n"
             "--cases LIST runs the checked-in classification (tests/onnx/cases.txt: NAME run | NAME skip REASON).")
-CLI_COMMAND(bench, "time convnet's kernels and small networks against PyTorch on this machine", "[--shapes a,b,..] [options]",
+CLI_COMMAND(bench, "time convnet's kernels and small networks against PyTorch and Darknet on this machine", "[--shapes a,b,..] [options]",
             "Prints the machine (CPU, features, peak GFLOP/s measured with an FMA loop), then for the convolution\n"
             "shapes of issue 8 (a-h) convnet's median forward and forward+backward times, GFLOP/s and %% of peak,\n"
             "PyTorch's on the same shapes in the same run (bench/pytorch_bench.py with /usr/bin/python3; skipped\n"
             "with a note when torch is missing) and the ratios, on 1 thread and on all cores; then the small\n"
             "networks (MNIST-1D conv net, LeNet-5, ResNet-18): training samples/s, inference samples/s and\n"
-            "batch-1 latency. Each row says whether its target is met. A program, not a test.")
+            "batch-1 latency; then Darknet's ResNet-18 and yolov3-tiny cfgs, imported by convnet, against Darknet\n"
+            "itself (bench/darknet_bench, built when Debian's darknet is installed; --no-darknet skips it).\n"
+            "Each row says whether its target is met. A program, not a test.")
 CLI_COMMAND(export, "write a model with its weights as an ONNX file", "MODEL [--weights W] --onnx OUT.onnx [options]",
             "MODEL is a model file, a weights file that carries its model, an .onnx file or a Darknet .cfg\n"
             "(with --weights FILE.weights). The graph outputs the prediction (loss layers are left out).")
