@@ -132,6 +132,38 @@ Parameters: 40 x 10 + 10 = 410.""")
     n.save("mnist1d-logistic.cfg")
 
 
+def mnist1d_best():
+    n = Net("""\
+MNIST-1D, a convnet-designed 1D CNN (convnet experiment mnist1d-best; docs/EXPERIMENTS.md has
+the recipe: AdamW 3e-3, cosine, 40 epochs, shift/noise/amplitude augmentation; ~99% test accuracy,
+past the paper's CNN (94%) and its human baseline (96%)).
+Five stride-1 "same" convolutions without bias, each followed by batch norm and ReLU:
+c1 32@k5 and c2 32@k3 at length 40, 2x max pool, c3 64@k3 and c4 64@k3 at 20, 2x max pool,
+c5 128@k3 at 10; global average pooling (the class of a digit does not depend on where it is)
+and a dense layer to 10 classes.
+Parameters: convolutions 32*5 + 32*32*3 + 64*32*3 + 64*64*3 + 128*64*3 = 160 + 3,072 + 6,144
++ 12,288 + 24,576 = 46,240; batch norm 2*(32+32+64+64+128) = 640; dense 128*10 + 10 = 1,290:
+total 48,170.""")
+    n.add("input", "x", shape="1x40")
+
+    def conv_bn_relu(name, filters, kernel):
+        n.add("conv", name, filters=filters, kernel=kernel, padding=kernel // 2, bias=False)
+        n.add("batch_norm", name + "_bn")
+        n.add("act", name + "_relu", kind="relu")
+
+    conv_bn_relu("c1", 32, 5)
+    conv_bn_relu("c2", 32, 3)
+    n.add("max_pool", "p1", kernel=2)
+    conv_bn_relu("c3", 64, 3)
+    conv_bn_relu("c4", 64, 3)
+    n.add("max_pool", "p2", kernel=2)
+    conv_bn_relu("c5", 128, 3)
+    n.add("global_avg_pool", "gap")
+    n.add("dense", "fc", units=10)
+    n.add("softmax_cross_entropy", "loss")
+    n.save("mnist1d-best.cfg")
+
+
 # ---- classic image classifiers -------------------------------------------------------------
 
 def lenet5():
@@ -386,6 +418,28 @@ proj 2,048 + 128, then 2 x (36,864 + 128): 131,712; dense 64 x 10 + 10 = 650. To
     n.save("resnet-small.cfg")
 
 
+def conv2_bn():
+    n = Net("""\
+"2 conv + pooling + BN" for 28x28 grey images: the small network of the Fashion-MNIST
+benchmark table (zalandoresearch/fashion-mnist README, 0.934), as commonly written:
+conv 32@3x3 (padding 1, no bias) + BN + ReLU + 2x2 max pooling (14x14), conv 64@3x3 + BN +
+ReLU + max pooling (7x7), dense 128 + ReLU, dropout 0.5, dense 10.
+Parameters: conv1 288 + BN 64 = 352; conv2 18,432 + BN 128 = 18,560; fc1 3,136 x 128 + 128 =
+401,536; fc2 128 x 10 + 10 = 1,290. Total 421,738.""")
+    n.add("input", "image", shape="1x28x28")
+    conv_bn(n, "conv1", "image", 32, 3, 1, 1)
+    n.add("max_pool", "pool1", kernel=2)
+    conv_bn(n, "conv2", "pool1", 64, 3, 1, 1)
+    n.add("max_pool", "pool2", kernel=2)
+    n.add("flatten", "flat")
+    n.add("dense", "fc1", units=128)
+    n.add("act", "fc1_relu", kind="relu")
+    n.add("dropout", "drop", p=0.5)
+    n.add("dense", "fc2", units=10)
+    n.add("softmax_cross_entropy", "loss")
+    n.save("conv2-bn.cfg")
+
+
 # ---- dense prediction ----------------------------------------------------------------------
 
 def unet_level_convs(n, p, x, filters, bn):
@@ -443,6 +497,14 @@ Parameters: two conv+BN of width w after c channels: 9cw + 2w + 9w^2 + 2w; up-co
 4cw + w. Down 2,512 + 13,952 + 55,552, bottom 221,696; up 32,832 + 110,848, 8,224 + 27,776,
 2,064 + 6,976; classes 16 x 4 + 4 = 68. Total 482,500.""",
          "1x64x64", [16, 32, 64, 128], 4, bn=True, dropout=False)
+    unet("unet-tiny.cfg", """\
+unet-small.cfg at half the width (for `convnet experiment segmentation`, which trains it on one
+core in minutes): widths 8, 16, 32 with 64 at the bottom, otherwise the same (1x64x64 images,
+4 classes, three 2x2 max-pool steps, 3x3 conv (no bias) + batch norm + ReLU twice per level, 2x2
+up-convolutions, skip concatenations, 1x1 conv to the classes); about a quarter of the MACs.
+Parameters (the formulas of unet-small.cfg): down 680 + 3,520 + 13,952, bottom 55,552; up
+8,224 + 27,776, 2,064 + 6,976, 520 + 1,760; classes 8 x 4 + 4 = 36. Total 121,060.""",
+         "1x64x64", [8, 16, 32, 64], 4, bn=True, dropout=False)
 
 
 def fcn():
@@ -623,6 +685,37 @@ Parameters: convs (no bias) 144 + 4,608 + 18,432 + 2,048 + 36,864 + 8,192 + 73,7
     n.save("yolo.cfg")
 
 
+def yolo_conv():
+    B, C = 2, 3
+    n = Net("""\
+A fully convolutional variant of yolo.cfg (for `convnet experiment detection`): the same
+backbone (3x3 conv + BN + leaky ReLU 0.1, 2x2 max pools 64 -> 32 -> 16 -> 8, 1x1 reductions),
+then instead of v1's two dense layers a 3x3 conv 128 + BN + leaky and a 1x1 conv to 5B+C = 13
+channels on the 8x8 map: the (5B+C) x S x S grid with S = 8 (cells of 8 pixels), read exactly as
+yolo.cfg's (include/convnet/detect.h). yolo_loss takes S from its input (grid = 0), so any
+input whose sides are equal multiples of 8 works (S = side / 8). Each cell sees a window of the
+image around it, so the head is translation-equivariant and ~11x smaller than v1's dense head,
+and it learns much faster on one core.
+Parameters: backbone as yolo.cfg 152,208 + BN 1,056 = 153,264; conv9 64 x 128 x 9 = 73,728 +
+BN 256; head 128 x 13 + 13 = 1,677. Total 228,925.""")
+    n.add("input", "image", shape="1x64x64")
+    conv_bn_leaky(n, "conv1", "image", 16, 3)
+    n.add("max_pool", "pool1", kernel=2)
+    conv_bn_leaky(n, "conv2", "pool1", 32, 3)
+    n.add("max_pool", "pool2", kernel=2)
+    conv_bn_leaky(n, "conv3", "pool2", 64, 3)
+    conv_bn_leaky(n, "conv4", n.prev, 32, 1)
+    conv_bn_leaky(n, "conv5", n.prev, 128, 3)
+    n.add("max_pool", "pool3", kernel=2)
+    conv_bn_leaky(n, "conv6", "pool3", 64, 1)
+    conv_bn_leaky(n, "conv7", n.prev, 128, 3)
+    conv_bn_leaky(n, "conv8", n.prev, 64, 1)
+    conv_bn_leaky(n, "conv9", n.prev, 128, 3)
+    n.add("conv", "head", filters=5 * B + C, kernel=1, init="xavier_uniform")
+    n.add("yolo_loss", "yolo", boxes=B, classes=C)
+    n.save("yolo-conv.cfg")
+
+
 def conv_bn_leaky(n, name, x, filters, kernel):
     n.add("conv", name, inputs=x, filters=filters, kernel=kernel, padding=kernel // 2, bias=False)
     n.add("batch_norm", name + "_bn")
@@ -687,6 +780,7 @@ if __name__ == "__main__":
     mnist1d_cnn()
     mnist1d_mlp()
     mnist1d_logistic()
+    mnist1d_best()
     lenet5()
     alexnet()
     for d in (11, 16, 19):
@@ -695,11 +789,13 @@ if __name__ == "__main__":
         resnet(d, False)
         resnet(d, True)
     resnet_small()
+    conv2_bn()
     unets()
     fcn()
     deconvnet()
     hourglass()
     hourglass("hourglass-small.cfg", f=32, stem=16, shape="3x128x128")
     yolo()
+    yolo_conv()
     autoencoder()
     mobilenet()
