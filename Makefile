@@ -17,8 +17,8 @@ CMAKE    ?= cmake
 
 # Debian packages the build and tests need: compilers and libraries at the edges (JSON, gzip,
 # images, zip, protobuf for ONNX, MPI), data (Fashion-MNIST, ONNX's operator tests, Darknet's
-# model zoo) and test tools (chromium for the HTML report, clang for fuzzing, python3-onnx
-# to check exported models)
+# model zoo) and test tools (chromium for the HTML report, clang for fuzzing, valgrind for
+# memcheck, python3-onnx to check exported models)
 DEB_PACKAGES = cmake make gcc libc6-dev pkgconf libcjson-dev zlib1g-dev libstb-dev libzip-dev \
 	protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata python3-onnx \
 	libopenmpi-dev openmpi-bin dataset-fashion-mnist darknet chromium clang valgrind
