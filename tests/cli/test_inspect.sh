@@ -158,14 +158,15 @@ expect model-long-line   1 'long.cfg:3: line longer than 1023 characters' -- "$C
 
 # ---- checkpoints and run directories (written by `convnet train`) ---------------------------
 printf '[input]\nname = x\nshape = 1x40\n[conv]\nname = c1\nfilters = 2\nkernel = 5\nstride = 4\n[flatten]\n[dense]\nname = d\nunits = 10\n' >"$T/tiny.cfg"
+# --steps 2 stops inside the first epoch: the checkpoint resumes there, 2 batches into epoch 0
 if "$CN" train "$T/tiny.cfg" --data mnist1d --epochs 1 --steps 2 --batch 8 --optimizer sgd --momentum 0.9 --out "$T/run" >/dev/null 2>&1; then
   expect ckpt-ok         0 'checkpoint.safetensors: convnet checkpoint \(safetensors\), 8 tensors' -- "$CN" inspect "$T/run/checkpoint.safetensors"
-  expect ckpt-state      0 'checkpoint: epoch 1 \(0 batches into it\), step 2, 2 optimizer steps, seed 0, lr 0.01, 4 optimizer buffers, 1 epochs of history' -- "$CN" inspect "$T/run/checkpoint.safetensors"
-  expect ckpt-json       0 '"format":"checkpoint".*"checkpoint":\{"epoch":1,"batch":0,"step":2' -- "$CN" inspect "$T/run/checkpoint.safetensors" --json
+  expect ckpt-state      0 'checkpoint: epoch 0 \(2 batches into it\), step 2, 2 optimizer steps, seed 0, lr 0.01, 4 optimizer buffers, 1 epochs of history' -- "$CN" inspect "$T/run/checkpoint.safetensors"
+  expect ckpt-json       0 '"format":"checkpoint".*"checkpoint":\{"epoch":0,"batch":2,"step":2' -- "$CN" inspect "$T/run/checkpoint.safetensors" --json
   one_json ckpt-json-one -- "$CN" inspect "$T/run/checkpoint.safetensors" --json
   expect ckpt-as-weights 0 'weights .*checkpoint.safetensors: all 4 parameter tensors' -- "$CN" inspect "$T/tiny.cfg" --weights "$T/run/checkpoint.safetensors"
   expect rundir          0 'run: convnet run directory' -- "$CN" inspect "$T/run"
-  expect rundir-files    0 'checkpoint.safetensors +[0-9]+ layers, 202 parameters; epoch 1, step 2, 4 optimizer buffers' -- "$CN" inspect "$T/run"
+  expect rundir-files    0 'checkpoint.safetensors +[0-9]+ layers, 202 parameters; epoch 0, step 2, 4 optimizer buffers' -- "$CN" inspect "$T/run"
   expect rundir-log      0 'log.jsonl +1 epochs; last: epoch 1, step 2' -- "$CN" inspect "$T/run"
   expect rundir-metrics  0 'metrics.json +1000 examples' -- "$CN" inspect "$T/run"
   one_json rundir-json   -- "$CN" inspect "$T/run" --json
