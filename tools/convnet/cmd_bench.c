@@ -319,6 +319,30 @@ static const char *find_script(const char *given, char *buf, size_t cap)
     return file_exists("bench/pytorch_bench.py") ? "bench/pytorch_bench.py" : NULL;
 }
 
+/* everything a popen'ed command writes, NUL-terminated (malloc; NULL when out of memory),
+ * then its pclose status in *rc */
+static char *read_all_and_close(FILE *f, int *rc)
+{
+    size_t cap = 1 << 14, n = 0;
+    char *out = malloc(cap);
+    int c;
+    while (out && (c = fgetc(f)) != EOF) {
+        if (n + 1 >= cap) {
+            char *bigger = realloc(out, cap *= 2);
+            if (!bigger) {
+                free(out);
+                out = NULL;
+                break;
+            }
+            out = bigger;
+        }
+        out[n++] = (char)c;
+    }
+    if (out) out[n] = 0;
+    *rc = pclose(f);
+    return out;
+}
+
 /* Run the script with the spec; returns its parsed JSON or NULL (with *why set). */
 static cJSON *run_torch(const char *script, const char *python, const int *threads, int nthreads, int reps,
                         const int *which, int nets_mask, const char **why)
@@ -356,27 +380,12 @@ static cJSON *run_torch(const char *script, const char *python, const int *threa
         *why = "could not start the PyTorch script";
         return NULL;
     }
-    size_t cap = 1 << 16, n = 0;
-    char *out = malloc(cap);
-    int c;
-    while (out && (c = fgetc(f)) != EOF) {
-        if (n + 1 >= cap) {
-            char *bigger = realloc(out, cap *= 2);
-            if (!bigger) {
-                free(out);
-                out = NULL;
-                break;
-            }
-            out = bigger;
-        }
-        out[n++] = (char)c;
-    }
-    const int rc = pclose(f);
+    int rc;
+    char *out = read_all_and_close(f, &rc);
     if (!out) {
         *why = "out of memory reading the PyTorch output";
         return NULL;
     }
-    out[n] = 0;
     cJSON *j = rc == 0 ? cJSON_Parse(out) : NULL;
     free(out);
     if (!j) {
@@ -518,27 +527,12 @@ static cJSON *run_darknet(const char *helper, const char *cfg, int size, int rep
         *why = msg;
         return NULL;
     }
-    size_t cap = 1 << 14, n = 0;
-    char *out = malloc(cap);
-    int c;
-    while (out && (c = fgetc(f)) != EOF) {
-        if (n + 1 >= cap) {
-            char *bigger = realloc(out, cap *= 2);
-            if (!bigger) {
-                free(out);
-                out = NULL;
-                break;
-            }
-            out = bigger;
-        }
-        out[n++] = (char)c;
-    }
-    const int rc = pclose(f);
+    int rc;
+    char *out = read_all_and_close(f, &rc);
     if (!out) {
         *why = "out of memory reading the Darknet helper's output";
         return NULL;
     }
-    out[n] = 0;
     static const char marker[] = "DARKNET_BENCH_JSON ";
     char *line = NULL;
     for (char *p = strstr(out, marker); p; p = strstr(p + 1, marker))
@@ -551,6 +545,7 @@ static cJSON *run_darknet(const char *helper, const char *cfg, int size, int rep
     }
     if (rc != 0 || !j || !cJSON_IsNumber(cJSON_GetObjectItem(j, "median_ms"))) {
         /* the last non-empty line says why (the helper's or Darknet's message) */
+        size_t n = strlen(out);
         while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = 0;
         char *last = strrchr(out, '\n');
         snprintf(msg, sizeof msg, "%.300s %.300s failed (exit status %d): %.300s", helper, cfg,
