@@ -19,6 +19,23 @@
 
 #include "experiment.h"
 
+/* the results.json object of one run: what was trained, how, and its last training loss */
+static cJSON *run_json(exp_ctx *x, const char *key, const char *model, const char *shape, const char *spec, int64_t params,
+                       int64_t epochs, int64_t steps, int64_t batch, double lr, double train_loss)
+{
+    cJSON *o = cJSON_AddObjectToObject(x->json, key);
+    cJSON_AddStringToObject(o, "model", model);
+    cJSON_AddStringToObject(o, "input", shape);
+    cJSON_AddStringToObject(o, "data", spec);
+    cJSON_AddNumberToObject(o, "params", (double)params);
+    cJSON_AddNumberToObject(o, "epochs", (double)epochs);
+    cJSON_AddNumberToObject(o, "steps", (double)steps);
+    cJSON_AddNumberToObject(o, "batch", (double)batch);
+    cJSON_AddNumberToObject(o, "lr", lr);
+    if (isfinite(train_loss)) cJSON_AddNumberToObject(o, "train_loss", train_loss);
+    return o;
+}
+
 /* ---- drawing on an RGB canvas ------------------------------------------------------------ */
 static void put_px(cn_image *im, int x, int y, const unsigned char rgb[3])
 {
@@ -208,16 +225,7 @@ cn_status exp_segmentation(exp_ctx *x)
     exp_printf(x, "\nPicture: %s (held-out inputs, true masks, predicted masks, wrong pixels in white)\n", pic);
     exp_printf(x, "Curves: %s/%s/log.jsonl (convnet plot %s/%s --out curves.svg)\n", x->out, r.model, x->out, r.model);
 
-    cJSON *o = cJSON_AddObjectToObject(x->json, "segmentation");
-    cJSON_AddStringToObject(o, "model", r.model);
-    cJSON_AddStringToObject(o, "input", shape);
-    cJSON_AddStringToObject(o, "data", spec);
-    cJSON_AddNumberToObject(o, "params", (double)params);
-    cJSON_AddNumberToObject(o, "epochs", (double)r.epochs);
-    cJSON_AddNumberToObject(o, "steps", (double)steps);
-    cJSON_AddNumberToObject(o, "batch", (double)r.batch);
-    cJSON_AddNumberToObject(o, "lr", r.lr);
-    if (isfinite(train_loss)) cJSON_AddNumberToObject(o, "train_loss", train_loss);
+    cJSON *o = run_json(x, "segmentation", r.model, shape, spec, params, r.epochs, steps, r.batch, r.lr, train_loss);
     cJSON_AddNumberToObject(o, "test_loss", mt.loss);
     cJSON_AddNumberToObject(o, "pixel_acc", mt.pixel_acc);
     cJSON_AddNumberToObject(o, "mean_iou", mt.mean_iou);
@@ -483,16 +491,7 @@ cn_status exp_detection(exp_ctx *x)
     exp_printf(x, "\nPicture: %s (held-out canvases; true boxes green, predictions with score >= 0.25 coloured by class)\n", pic);
     exp_printf(x, "Curves: %s/%s/log.jsonl (convnet plot %s/%s --out curves.svg)\n", x->out, r.model, x->out, r.model);
 
-    cJSON *o = cJSON_AddObjectToObject(x->json, "detection");
-    cJSON_AddStringToObject(o, "model", r.model);
-    cJSON_AddStringToObject(o, "input", shape);
-    cJSON_AddStringToObject(o, "data", spec);
-    cJSON_AddNumberToObject(o, "params", (double)params);
-    cJSON_AddNumberToObject(o, "epochs", (double)r.epochs);
-    cJSON_AddNumberToObject(o, "steps", (double)steps);
-    cJSON_AddNumberToObject(o, "batch", (double)r.batch);
-    cJSON_AddNumberToObject(o, "lr", r.lr);
-    if (isfinite(train_loss)) cJSON_AddNumberToObject(o, "train_loss", train_loss);
+    cJSON *o = run_json(x, "detection", r.model, shape, spec, params, r.epochs, steps, r.batch, r.lr, train_loss);
     if (isfinite(map50)) cJSON_AddNumberToObject(o, "map50", map50);
     if (isfinite(map75)) cJSON_AddNumberToObject(o, "map75", map75);
     cJSON *ca = cJSON_AddObjectToObject(o, "ap50");
