@@ -150,8 +150,18 @@ typedef struct cn_layer_info {
     int rf_ndim;         /* spatial axes of the receptive field (0: none, e.g. dense input) */
     double rf_size[3];   /* receptive field on the model input, per axis (D, H, W as present) */
     double rf_jump[3];   /* distance on the input between neighbouring outputs (stride product) */
+    double forward_s, backward_s;         /* with profiling on: wall seconds summed over calls */
+    int64_t forward_calls, backward_calls; /* with profiling on: calls since it was turned on */
 } cn_layer_info;
 int cn_model_layer_count(const cn_model *m);
+/* Profiling: while on, each layer's forward and backward calls are timed (two clock reads
+ * a call) and summed; cn_model_layer reports the sums. Turning it off keeps them;
+ * cn_model_clear_profile zeroes them. The trainer pauses it while it evaluates, so the sums
+ * are those of the training steps:
+ *     cn_model_set_profiling(m, 1);  ...steps...  cn_model_layer(m, i, &li);  li.backward_s */
+void cn_model_set_profiling(cn_model *m, int on);
+int cn_model_profiling(const cn_model *m);
+void cn_model_clear_profile(cn_model *m);
 cn_status cn_model_layer(const cn_model *m, int i, cn_layer_info *info);
 
 #ifdef __cplusplus

@@ -75,6 +75,19 @@ void cn_batchnorm_backward_train(float *dx, float *dgamma, float *dbeta, const f
 void cn_batchnorm_backward_eval(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                 const float *gamma, const float *running_mean, const float *running_var,
                                 const cn_norm_geom *g);
+/* The four above as plain loops (the oracle). The four above compute the same values, in
+ * double too, with channels split over threads, each row summed over independent lanes and
+ * the per-element maps written as affine maps with per-channel coefficients: within a
+ * rounding or two of the oracle, not bit for bit. */
+void cn_batchnorm_ref_forward_train(float *y, float *cache, float *running_mean, float *running_var, const float *x,
+                                    const float *gamma, const float *beta, const cn_norm_geom *g);
+void cn_batchnorm_ref_forward_eval(float *y, const float *x, const float *gamma, const float *beta,
+                                   const float *running_mean, const float *running_var, const cn_norm_geom *g);
+void cn_batchnorm_ref_backward_train(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                     const float *cache, const float *gamma, const cn_norm_geom *g);
+void cn_batchnorm_ref_backward_eval(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                    const float *gamma, const float *running_mean, const float *running_var,
+                                    const cn_norm_geom *g);
 
 /* ---- group norm (and instance norm, its groups = C case) ---- */
 /* Validate: sizes >= 1, eps > 0, groups >= 1 divides C, M = C/groups * S > 1 is NOT required

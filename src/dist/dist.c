@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "convnet/dist.h"
+#include "core/clock.h"
 
 typedef struct bucket {
     int first, count;        /* tensors order[first .. first + count) */
@@ -67,13 +68,6 @@ struct cn_dist {
     double mark;             /* end of the last collective: a step's time runs from here */
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int cn_dist_available(void) { return 1; }
 
 static cn_status mpi_fail(cn_dist *d, int rc, const char *what)
@@ -100,19 +94,19 @@ static cn_status broken(const cn_dist *d, const char *what)
  * writing a checkpoint) does not burn a core. */
 static cn_status wait_all(cn_dist *d, int n, MPI_Request *reqs, const char *what)
 {
-    double start = now_s();
+    double start = cn_now_s();
     for (long polls = 1;; polls++) {
         int flag = 0, rc = MPI_Testall(n, reqs, &flag, MPI_STATUSES_IGNORE);
         if (rc != MPI_SUCCESS) return mpi_fail(d, rc, what);
         if (flag) return CN_OK;
-        if ((polls & 63) == 0 && now_s() - start > d->cfg.timeout_s) {
+        if ((polls & 63) == 0 && cn_now_s() - start > d->cfg.timeout_s) {
             d->broken = 1;
             return cn_set_error(CN_STATUS_IO,
                                 "process %d of %d (%s): no answer from the other processes for %.0f s during %s: a process has "
                                 "died or hangs",
-                                d->rank, d->size, d->host, now_s() - start, what);
+                                d->rank, d->size, d->host, cn_now_s() - start, what);
         }
-        if (polls > 1024 && now_s() - start > 0.05) nanosleep(&(struct timespec){0, 50000}, NULL);
+        if (polls > 1024 && cn_now_s() - start > 0.05) nanosleep(&(struct timespec){0, 50000}, NULL);
         else sched_yield();
     }
 }
@@ -131,7 +125,7 @@ static cn_status op_agree(void *self, cn_status local)
     MPI_Request req;
     int rc = MPI_Iallreduce(MPI_IN_PLACE, v, 2, MPI_INT, MPI_MIN, d->world, &req);
     cn_status st = rc != MPI_SUCCESS ? mpi_fail(d, rc, "a status check") : wait_all(d, 1, &req, "a status check");
-    d->mark = now_s();
+    d->mark = cn_now_s();
     d->failed_together = 0;
     if (st != CN_OK) return local != CN_OK ? cn_set_error(local, "%s", msg) : st;
     if (v[0] == d->size) return CN_OK;
@@ -154,7 +148,7 @@ static cn_status op_broadcast(void *self, void *buf, size_t bytes, const char *w
         st = rc != MPI_SUCCESS ? mpi_fail(d, rc, what) : wait_all(d, 1, &req, what);
         off += n;
     }
-    d->mark = now_s();
+    d->mark = cn_now_s();
     return st;
 }
 
@@ -170,7 +164,7 @@ static cn_status op_sum(void *self, double *buf, int64_t n, const char *what)
         st = rc != MPI_SUCCESS ? mpi_fail(d, rc, what) : wait_all(d, 1, &req, what);
         off += k;
     }
-    d->mark = now_s();
+    d->mark = cn_now_s();
     return st;
 }
 
@@ -287,7 +281,7 @@ static cn_status op_grad_begin(void *self, int64_t step, float weight, double *s
 {
     cn_dist *d = self;
     if (d->broken) return broken(d, "sum gradients");
-    double t0 = now_s();
+    double t0 = cn_now_s();
     d->in_step = 1;
     d->step = step;
     d->weight = weight;
@@ -306,7 +300,7 @@ static cn_status op_grad_begin(void *self, int64_t step, float weight, double *s
         if (rc != MPI_SUCCESS) return mpi_fail(d, rc, "the training statistics");
     }
     start_ready(d); /* buckets without tensors, if any */
-    d->st.work_s += now_s() - t0;
+    d->st.work_s += cn_now_s() - t0;
     return CN_OK;
 }
 
@@ -314,12 +308,12 @@ static void op_grad_ready(void *self, int first, int n)
 {
     cn_dist *d = self;
     if (!d->in_step || d->broken) return;
-    double t0 = now_s();
+    double t0 = cn_now_s();
     for (int p = first; p < first + n; p++)
         if (p >= 0 && p < d->n_model && d->bucket_of[p] >= 0) d->b[d->bucket_of[p]].remaining--;
     start_ready(d);
     poll_started(d);
-    d->st.work_s += now_s() - t0;
+    d->st.work_s += cn_now_s() - t0;
 }
 
 static cn_status op_grad_end(void *self)
@@ -327,15 +321,15 @@ static cn_status op_grad_end(void *self)
     cn_dist *d = self;
     if (d->broken) return broken(d, "sum gradients");
     if (!d->in_step) return cn_set_error(CN_STATUS_INVALID_STATE, "process %d: grad_end without grad_begin", d->rank);
-    double t0 = now_s();
+    double t0 = cn_now_s();
     for (int k = 0; k < d->n_buckets; k++) d->b[k].remaining = 0; /* backward is over (or was skipped) */
     start_ready(d);
     char what[96];
     snprintf(what, sizeof what, "the gradient sum of step %lld", (long long)d->step + 1);
     if (d->pending_rc) return mpi_fail(d, d->pending_rc, what);
-    double t1 = now_s();
+    double t1 = cn_now_s();
     cn_status st = wait_all(d, d->n_buckets + 1, d->reqs, what);
-    double t2 = now_s();
+    double t2 = cn_now_s();
     d->in_step = 0;
     if (st != CN_OK) return st;
     for (int k = 0; k < d->n_buckets; k++) {
@@ -346,7 +340,7 @@ static cn_status op_grad_end(void *self)
             src += n;
         }
     }
-    double t3 = now_s();
+    double t3 = cn_now_s();
     d->st.steps++;
     d->st.wait_s += t2 - t1;
     d->st.work_s += (t1 - t0) + (t3 - t2);
@@ -394,7 +388,7 @@ cn_status cn_dist_create(cn_dist **out, const cn_dist_config *cfg)
     d->host[len > 0 && len <= MPI_MAX_PROCESSOR_NAME ? len : 0] = '\0';
     d->comm = (cn_train_comm){d->rank, d->size, d, op_agree, op_broadcast, op_sum, op_grad_bind, op_grad_begin, op_grad_ready,
                               op_grad_end};
-    d->mark = now_s();
+    d->mark = cn_now_s();
     *out = d;
     return CN_OK;
 }

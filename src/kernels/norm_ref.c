@@ -34,7 +34,7 @@ cn_status cn_batchnorm_check(const cn_norm_geom *g, int training, const char *na
 
 size_t cn_batchnorm_cache_floats(const cn_norm_geom *g) { return (size_t)(2 * g->c); }
 
-void cn_batchnorm_forward_train(float *y, float *cache, float *running_mean, float *running_var, const float *x,
+void cn_batchnorm_ref_forward_train(float *y, float *cache, float *running_mean, float *running_var, const float *x,
                                 const float *gamma, const float *beta, const cn_norm_geom *g)
 {
     int64_t C = g->c, S = g->s, M = g->n * S;
@@ -63,7 +63,7 @@ void cn_batchnorm_forward_train(float *y, float *cache, float *running_mean, flo
     }
 }
 
-void cn_batchnorm_forward_eval(float *y, const float *x, const float *gamma, const float *beta,
+void cn_batchnorm_ref_forward_eval(float *y, const float *x, const float *gamma, const float *beta,
                                const float *running_mean, const float *running_var, const cn_norm_geom *g)
 {
     int64_t C = g->c, S = g->s;
@@ -78,7 +78,7 @@ void cn_batchnorm_forward_eval(float *y, const float *x, const float *gamma, con
     }
 }
 
-void cn_batchnorm_backward_train(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+void cn_batchnorm_ref_backward_train(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                  const float *cache, const float *gamma, const cn_norm_geom *g)
 {
     /* forward: y[i] = ga * (x[i] - mean) * inv_std + be, with mean and inv_std functions of
@@ -106,7 +106,7 @@ void cn_batchnorm_backward_train(float *dx, float *dgamma, float *dbeta, const f
     }
 }
 
-void cn_batchnorm_backward_eval(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+void cn_batchnorm_ref_backward_eval(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                 const float *gamma, const float *running_mean, const float *running_var,
                                 const cn_norm_geom *g)
 {

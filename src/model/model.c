@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/text.h"
 #include "model_internal.h"
 
@@ -620,7 +621,9 @@ cn_status cn_model_forward(cn_model *m, const float *x, int train)
             r.n_in = 1;
             r.x[0] = m->inputs[m->order[oi]];
         }
+        double t0 = m->profiling ? cn_now_s() : 0;
         nd->layer.ops->forward(&nd->layer, &r);
+        if (m->profiling) nd->prof_s[0] += cn_now_s() - t0, nd->prof_calls[0]++;
     }
     for (int i = 0; i < m->n; i++) m->inputs[i] = NULL; /* borrowed for this call only */
     m->loss_valid = has_loss && m->target;
@@ -696,7 +699,9 @@ cn_status cn_model_backward(cn_model *m, const float *dy)
         layer_run(m, nd, &r, 1);
         r.dy = cn_arena_at(&m->arena, nd->grad_off);
         for (int k = 0; k < nd->n_in; k++) r.dx[k] = cn_arena_at(&m->arena, m->nodes[nd->in_idx[k]].grad_off);
+        double t0 = m->profiling ? cn_now_s() : 0;
         nd->layer.ops->backward(&nd->layer, &r);
+        if (m->profiling) nd->prof_s[1] += cn_now_s() - t0, nd->prof_calls[1]++;
         if (m->backward_hook) m->backward_hook(m->backward_hook_user, nd->param_base, nd->layer.plan.n_params);
     }
     m->step++; /* the next forward draws fresh random numbers (dropout masks, pooling samples) */
@@ -773,5 +778,23 @@ cn_status cn_model_layer(const cn_model *m, int i, cn_layer_info *info)
         info->rf_ndim = nd->rf_ndim;
         for (int a = 0; a < 3; a++) info->rf_size[a] = nd->rf_size[a], info->rf_jump[a] = nd->rf_jump[a];
     }
+    info->forward_s = nd->prof_s[0], info->backward_s = nd->prof_s[1];
+    info->forward_calls = nd->prof_calls[0], info->backward_calls = nd->prof_calls[1];
     return CN_OK;
+}
+
+void cn_model_set_profiling(cn_model *m, int on)
+{
+    if (m) m->profiling = on != 0;
+}
+
+int cn_model_profiling(const cn_model *m) { return m ? m->profiling : 0; }
+
+void cn_model_clear_profile(cn_model *m)
+{
+    for (int i = 0; m && i < m->n; i++) {
+        cn_node *nd = &m->nodes[i];
+        nd->prof_s[0] = nd->prof_s[1] = 0;
+        nd->prof_calls[0] = nd->prof_calls[1] = 0;
+    }
 }

@@ -17,6 +17,8 @@ typedef struct cn_node {
     int param_base;                          /* index of its first parameter in the model's list */
     double rf_size[3], rf_jump[3];           /* receptive field on the model input, per spatial axis */
     int rf_ndim;                             /* spatial axes tracked (0 after a global layer's flatten) */
+    double prof_s[2];                        /* profiling: seconds in forward, backward */
+    int64_t prof_calls[2];                   /* profiling: calls of forward, backward */
 } cn_node;
 
 typedef struct cn_param_entry {
@@ -53,6 +55,7 @@ struct cn_model {
     const struct cn_model *shared;           /* set by cn_model_share: parameters borrowed from it */
     cn_backward_hook backward_hook;          /* cn_model_set_backward_hook: called after each layer's backward */
     void *backward_hook_user;
+    int profiling;                           /* cn_model_set_profiling: time each layer's calls */
 };
 
 /* model.c */

@@ -1,17 +1,11 @@
 /* progress.c — progress bar / lines on stderr. */
 #include "progress.h"
+#include "core/clock.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void cn_progress_init(cn_progress *p, int enabled, int64_t epochs, int64_t batches)
 {
@@ -24,7 +18,7 @@ void cn_progress_init(cn_progress *p, int enabled, int64_t epochs, int64_t batch
 void cn_progress_step(cn_progress *p, int64_t epoch, int64_t batch, double loss, double acc, double elapsed, int64_t samples)
 {
     if (p->mode != 2) return;
-    double t = now_s();
+    double t = cn_now_s();
     if (t - p->last_draw < 0.1 && batch < p->batches) return; /* redraw at most 10 times a second */
     p->last_draw = t;
     char bar[31];

@@ -13,6 +13,7 @@
 #include "io/file.h"
 #include "io/runlog.h"
 #include "progress.h"
+#include "core/clock.h"
 
 struct cn_trainer {
     cn_model *m;
@@ -48,13 +49,6 @@ cn_train_config cn_train_defaults(void)
     c.progress = 1;
     c.workers = cn_loader_defaults().workers;
     return c;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 void cn_trainer_destroy(cn_trainer *t)
@@ -509,7 +503,7 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
     if (comm) cn_model_set_backward_hook(t->m, comm->grad_ready, comm->self);
     int stop = 0;
     for (; t->st.epoch < c->epochs && !stop; t->st.epoch++) {
-        double t0 = now_s();
+        double t0 = cn_now_s();
         int64_t seen = 0;
         cn_loader_start_epoch(ld, t->st.epoch);
         cn_batch b;
@@ -601,7 +595,7 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
             if (hits >= 0) t->st.run_acc_hits += (double)hits;
             seen += count;
             cn_progress_step(&pg, t->st.epoch, bi, t->st.run_loss / t->st.run_count,
-                             classes ? t->st.run_acc_hits / t->st.run_count : NAN, now_s() - t0, seen);
+                             classes ? t->st.run_acc_hits / t->st.run_count : NAN, cn_now_s() - t0, seen);
             if (c->checkpoint_steps && t->st.step % c->checkpoint_steps == 0 && (st = save_checkpoint(t)) != CN_OK) goto done;
         }
         if (r < 0) {
@@ -613,7 +607,7 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
          * checkpoint resumes inside this epoch, after its t->st.batch finished batches */
         int partial = stop && t->st.batch < per_epoch;
         if (comm && (st = sync_processes(t, 1)) != CN_OK) goto done;
-        double dt = now_s() - t0;
+        double dt = cn_now_s() - t0;
         cn_epoch_record rec = {t->st.epoch + 1, t->st.step, current_lr(t),
                                t->st.run_count ? t->st.run_loss / t->st.run_count : NAN,
                                classes && t->st.run_count ? t->st.run_acc_hits / t->st.run_count : NAN,
@@ -622,7 +616,11 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
             cn_metrics vm;
             int64_t eb = c->eval_batch ? c->eval_batch : c->batch;
             if (comm) eb = (eb + comm->size - 1) / comm->size;
-            if ((st = cn_evaluate_sharded(t->m, val, eb, comm, &vm)) != CN_OK) goto done;
+            const int prof = cn_model_profiling(t->m); /* the profile holds training steps only */
+            cn_model_set_profiling(t->m, 0);
+            st = cn_evaluate_sharded(t->m, val, eb, comm, &vm);
+            cn_model_set_profiling(t->m, prof);
+            if (st != CN_OK) goto done;
             rec.val_loss = vm.loss;
             rec.val_acc = vm.top1;
             cn_metrics_free(&vm);

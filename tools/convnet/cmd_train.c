@@ -63,6 +63,49 @@ static void threads_per_process(const cli_global *g, int local_size)
     cn_set_num_threads(n < 1 ? 1 : n > 256 ? 256 : n);
 }
 
+/* --profile: each layer's time per training step (forward, backward), its share of the
+ * step and its arithmetic rate, from the model's profile sums (the trainer pauses them while
+ * it evaluates). MACs are those of the planned batch (the training batch after fit). */
+static cJSON *profile_json(const cn_model *m)
+{
+    cJSON *arr = cJSON_CreateArray();
+    int n = cn_model_layer_count(m);
+    for (int i = 0; i < n; i++) {
+        cn_layer_info li;
+        cn_model_layer(m, i, &li);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", li.name);
+        cJSON_AddStringToObject(o, "type", li.type);
+        cJSON_AddNumberToObject(o, "forward_calls", (double)li.forward_calls);
+        cJSON_AddNumberToObject(o, "backward_calls", (double)li.backward_calls);
+        cJSON_AddNumberToObject(o, "forward_ms", li.forward_calls ? 1e3 * li.forward_s / (double)li.forward_calls : 0);
+        cJSON_AddNumberToObject(o, "backward_ms", li.backward_calls ? 1e3 * li.backward_s / (double)li.backward_calls : 0);
+        cJSON_AddNumberToObject(o, "macs", (double)li.macs);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static double jnum(const cJSON *o, const char *k) { return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, k)); }
+
+static void profile_print(const cJSON *arr)
+{
+    double total = 0;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, arr) total += jnum(o, "forward_ms") + jnum(o, "backward_ms");
+    printf("\nprofile (mean ms per training step; GFLOP/s = 2 x MACs / forward time, forward + backward = 3x):\n");
+    printf("%-20s %-18s %10s %10s %7s %9s %9s\n", "layer", "type", "fwd_ms", "bwd_ms", "share", "fwd_GF/s", "f+b_GF/s");
+    cJSON_ArrayForEach(o, arr) {
+        double f = jnum(o, "forward_ms"), b = jnum(o, "backward_ms"), macs = jnum(o, "macs");
+        char gf[16] = "-", gfb[16] = "-";
+        if (macs > 0 && f > 0) snprintf(gf, sizeof gf, "%.1f", 2 * macs / (f * 1e6));
+        if (macs > 0 && f + b > 0 && jnum(o, "backward_calls") > 0) snprintf(gfb, sizeof gfb, "%.1f", 6 * macs / ((f + b) * 1e6));
+        printf("%-20s %-18s %10.3f %10.3f %6.1f%% %9s %9s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name")),
+               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "type")), f, b, total > 0 ? 100 * (f + b) / total : 0, gf, gfb);
+    }
+    printf("%-20s %-18s %10s %10s %7s  %.3f ms per step in the layers\n", "total", "", "", "", "", total);
+}
+
 static cJSON *history_json(const cn_epoch_record *h, int64_t n)
 {
     cJSON *a = cJSON_CreateArray();
@@ -85,7 +128,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     const char *optimizer = "sgd", *schedule = "constant", *milestones = NULL, *nan = "stop", *augment = NULL;
     int epochs = 10, steps = 0, batch = 32, seed = 0, nesterov = 0, decoupled = 0, amsgrad = 0, step_size = 10, t_max = 0,
         warmup = 0, per_step = 0, patience = 10, ckpt_every = 1, ckpt_steps = 0, early = 0, keep_last = 0, no_progress = 0,
-        eval_batch = 0, balanced = 0, bucket_kb = 0, workers = -1;
+        eval_batch = 0, profile = 0, balanced = 0, bucket_kb = 0, workers = -1;
     double lr = 0.01, momentum = 0, dampening = 0, wd = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, gamma = 0.1, eta_min = 0,
            clip = 0, val_split = 0, factor = 0.1, comm_timeout = 300;
     cli_opt opts[] = {
@@ -132,6 +175,8 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
         {"--augment", OPT_STR, &augment, "OPS", "augment training samples on the fly, e.g. \"hflip,crop=4\" (convnet augment --help)", 0},
         {"--workers", OPT_INT, &workers, "N", "background threads preparing batches (default 2)", 0},
         {"--no-progress", OPT_FLAG, &no_progress, NULL, "no progress display", 0},
+        {"--profile", OPT_FLAG, &profile, NULL, "time every layer's forward and backward over the training steps; "
+                                                "print the table at the end", 0},
         {"--comm-timeout", OPT_FLOAT, &comm_timeout, "S", "with mpirun: a process that waits S seconds on a dead or hung one "
                                                          "fails, ending the job (default 300)", 0},
         {"--bucket-kb", OPT_INT, &bucket_kb, "N", "with mpirun: sum gradients in buckets of about N KiB (default 0: an "
@@ -271,7 +316,10 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
         if (rank == 0) st = cn_model_save(m, p);
         if (comm) st = cn_dist_agree(dist, st);
     }
+    cn_model_set_profiling(m, profile);
     if (st == CN_OK) st = cn_trainer_fit(t, fit_train, fit_val);
+    cn_model_set_profiling(m, 0);
+    cJSON *prof = st == CN_OK && profile && rank == 0 ? profile_json(m) : NULL;
     int64_t eb = eval_batch ? eval_batch : batch;
     if (st == CN_OK && test) st = cn_evaluate_sharded(m, test, (eb + procs - 1) / procs, comm, &final);
     if (st == CN_OK && out) {
@@ -319,6 +367,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
             if (isfinite(final.top5)) cJSON_AddNumberToObject(f, "top5", final.top5);
         }
         if (out) cJSON_AddStringToObject(o, "run_dir", out);
+        if (prof) cJSON_AddItemToObject(o, "profile", prof), prof = NULL;
         if (comm) {
             cJSON *d = cJSON_AddObjectToObject(o, "distributed");
             cJSON_AddNumberToObject(d, "processes", procs);
@@ -340,6 +389,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
             printf("test (%s): loss %.4f  top-1 %.2f%%%s", cn_dataset_info_of(test)->name, final.loss, 100 * final.top1,
                    isfinite(final.top5) ? "" : "\n");
         if (test && isfinite(final.top5)) printf("  top-5 %.2f%%\n", 100 * final.top5);
+        if (prof) profile_print(prof);
         if (out) printf("run directory: %s (log.jsonl, checkpoint.safetensors, weights.safetensors%s)\n", out, test ? ", metrics.json" : "");
         if (comm && ds.steps)
             printf("data parallel: %d processes x %d threads, batch %d (%d each); %lld gradient floats in %d buckets per step; "
@@ -350,6 +400,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
         rc = CLI_OK;
     }
 done:
+    cJSON_Delete(prof);
     cn_metrics_free(&final);
     cn_trainer_destroy(t);
     cn_augment_destroy(aug);
