@@ -19,21 +19,49 @@ cn_status cn_add_check(cn_shape *out, const cn_shape *in, int k, const char *nam
     return CN_OK;
 }
 
+/* Sums are elementwise, so large ones run in blocks over threads with the same results. */
+#define ADD_BLOCK 32768
+
+typedef struct {
+    float *y;
+    const float *const *xs;
+    float *const *dxs;
+    const float *dy;
+    int k;
+    int64_t n;
+} add_job;
+
+static void add_fwd_blocks(void *ctx, int64_t b0, int64_t b1)
+{
+    const add_job *a = ctx;
+    const int64_t j1 = b1 * ADD_BLOCK < a->n ? b1 * ADD_BLOCK : a->n;
+    for (int64_t j = b0 * ADD_BLOCK; j < j1; j++) {
+        double acc = 0;
+        for (int i = 0; i < a->k; i++) acc += a->xs[i][j];
+        a->y[j] = (float)acc;
+    }
+}
+
+static void add_bwd_blocks(void *ctx, int64_t b0, int64_t b1)
+{
+    const add_job *a = ctx;
+    const int64_t j0 = b0 * ADD_BLOCK, j1 = b1 * ADD_BLOCK < a->n ? b1 * ADD_BLOCK : a->n;
+    /* forward: acc += xs[i][j] for every input i */
+    for (int i = 0; i < a->k; i++)
+        if (a->dxs[i])
+            for (int64_t j = j0; j < j1; j++) a->dxs[i][j] += a->dy[j];
+}
+
 void cn_add_forward(float *y, const float *const *xs, int k, int64_t n)
 {
-    for (int64_t j = 0; j < n; j++) {
-        double acc = 0;
-        for (int i = 0; i < k; i++) acc += xs[i][j];
-        y[j] = (float)acc;
-    }
+    add_job a = {.y = y, .xs = xs, .k = k, .n = n};
+    cn_parallel_for((n + ADD_BLOCK - 1) / ADD_BLOCK, 2, add_fwd_blocks, &a);
 }
 
 void cn_add_backward(float *const *dxs, const float *dy, int k, int64_t n)
 {
-    /* forward: acc += xs[i][j] for every input i */
-    for (int i = 0; i < k; i++)
-        if (dxs[i])
-            for (int64_t j = 0; j < n; j++) dxs[i][j] += dy[j];
+    add_job a = {.dxs = dxs, .dy = dy, .k = k, .n = n};
+    cn_parallel_for((n + ADD_BLOCK - 1) / ADD_BLOCK, 2, add_bwd_blocks, &a);
 }
 
 cn_status cn_concat_check(cn_shape *out, const cn_shape *in, int k, int axis, const char *name)

@@ -85,8 +85,41 @@ static void test_fast_vs_reference(void)
     CHECK_OK(cn_isa_select(orig));
 }
 
+/* Tensors of more than two blocks run in blocks over threads: every value, including those
+ * at the block edges and in the last partial block, is the one-thread value, forward and
+ * backward (each value is computed alone, so the bits agree). */
+static void test_threaded_blocks(void)
+{
+    enum { N = 3 * 32768 + 77 };
+    static float x[N], dy[N], y1[N], y2[N], dx1[N], dx2[N];
+    cn_rng r;
+    cn_rng_init(&r, 32, CN_STREAM_USER);
+    cn_rng_fill_uniform(&r, x, N, -4, 4);
+    cn_rng_fill_uniform(&r, dy, N, -1, 1);
+    const cn_act_kind kinds[] = {CN_ACT_RELU, CN_ACT_TANH, CN_ACT_ELU};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        cn_act a = cn_act_make(kinds[k]);
+        CHECK_OK(cn_set_num_threads(1));
+        cn_act_forward(y1, x, N, &a);
+        memcpy(dx1, dy, sizeof dx1);
+        cn_act_backward(dx1, dy, x, y1, N, &a);
+        CHECK_OK(cn_set_num_threads(2));
+        cn_act_forward(y2, x, N, &a);
+        memcpy(dx2, dy, sizeof dx2);
+        cn_act_backward(dx2, dy, x, y1, N, &a);
+        CHECK_MSG(!memcmp(y1, y2, sizeof y1) && !memcmp(dx1, dx2, sizeof dx1), "%s: 2 threads differ from 1",
+                  cn_act_name(a.kind));
+        /* and the values are the activation's: the last element, past the last full block */
+        cn_act_ref_forward(y1, x + N - 1, 1, &a);
+        CHECK_MSG(fabsf(y1[0] - y2[N - 1]) <= 1e-6f * (1 + fabsf(y1[0])), "%s: last element %.9g vs %.9g",
+                  cn_act_name(a.kind), y2[N - 1], y1[0]);
+    }
+    CHECK_OK(cn_set_num_threads(0));
+}
+
 int main(void)
 {
     RUN(test_fast_vs_reference);
+    RUN(test_threaded_blocks);
     return cn_test_finish();
 }

@@ -31,6 +31,30 @@ static void test_add(void)
     for (int i = 0; i < 24; i++) CHECK(da[i] == dy[i] && dc[i] == 1 + dy[i]);
 }
 
+/* Large sums run in blocks over threads: at 2 threads every element (block edges and the
+ * partial last block included) is its exact sum, forward and backward. */
+static void test_add_threaded(void)
+{
+    enum { N = 3 * 32768 + 91 };
+    static float a[N], b[N], y[N], dy[N], da[N], db[N];
+    for (int i = 0; i < N; i++) a[i] = (float)(i % 1000), b[i] = 0.25f * (float)(i % 7), dy[i] = (float)(i % 3) - 1;
+    CHECK_OK(cn_set_num_threads(2));
+    const float *xs[2] = {a, b};
+    cn_add_forward(y, xs, 2, N);
+    int bad = -1;
+    for (int i = 0; i < N && bad < 0; i++)
+        if (y[i] != (float)(i % 1000) + 0.25f * (float)(i % 7)) bad = i;
+    CHECK_MSG(bad < 0, "add forward at %d", bad);
+    for (int i = 0; i < N; i++) da[i] = 1, db[i] = 0;
+    float *dxs[3] = {da, NULL, db};
+    cn_add_backward(dxs, dy, 3, N);
+    bad = -1;
+    for (int i = 0; i < N && bad < 0; i++)
+        if (da[i] != 1 + dy[i] || db[i] != dy[i]) bad = i;
+    CHECK_MSG(bad < 0, "add backward at %d", bad);
+    CHECK_OK(cn_set_num_threads(0));
+}
+
 typedef struct {
     float **xs;
     int k;
@@ -198,6 +222,7 @@ static void test_errors(void)
 int main(void)
 {
     RUN(test_add);
+    RUN(test_add_threaded);
     RUN(test_add_gradcheck);
     RUN(test_concat);
     RUN(test_errors);
