@@ -73,6 +73,10 @@ static int simple(const pbox *b)
            b->out[1] * b->k[1] <= b->in[1] && b->out[2] * b->k[2] <= b->in[2];
 }
 
+/* one step of the max scan: a later value replaces the best if it is larger, or if it is the
+ * first NaN (the reference's rule: the first maximum, a NaN beats any number) */
+static inline float max_scan(float best, float v) { return v > best || (v != v && best == best) ? v : best; }
+
 static void simple_plane(const pool_job *j, int64_t p)
 {
     const pbox *b = &j->b;
@@ -96,6 +100,14 @@ static void simple_plane(const pool_job *j, int64_t p)
                     const float gr = dy[o2] * inv;
                     for (int64_t a2 = 0; a2 < k2; a2++) dx[a1 * w + o2 * k2 + a2] += gr;
                 }
+        } else if (!j->argmax) { /* MAX_FWD, values only: the same scan per output, branch-free
+                                    across a row of outputs (the compiler vectorizes it) */
+            float *y = j->out + out_row;
+            const float *x = j->in + in_row;
+            for (int64_t o2 = 0; o2 < ow; o2++) y[o2] = x[o2 * k2];
+            for (int64_t a1 = 0; a1 < k1; a1++)
+                for (int64_t a2 = a1 ? 0 : 1; a2 < k2; a2++)
+                    for (int64_t o2 = 0; o2 < ow; o2++) y[o2] = max_scan(y[o2], x[a1 * w + o2 * k2 + a2]);
         } else { /* MAX_FWD */
             const float *xp = j->in + p * b->in_plane;
             for (int64_t o2 = 0; o2 < ow; o2++) {

@@ -94,9 +94,10 @@ static cn_status plan_kind(cn_layer *l, cn_layer_plan *p, int kind)
     int needs_cache = kind == P_MAX || kind == P_GMAX || kind == P_STOCH || kind == P_FRAC;
     if (needs_cache) p->cache_bytes = cn_pool_cache_count(g) * sizeof(int64_t);
     s->keep = kind == P_MAX && c->keep_indices;
-    /* the argmax is needed as scratch at inference (the kernels write it when given) — and kept
-     * there for max_unpool when keep_indices: the model gives caches to every forward then */
-    if (needs_cache) p->scratch_bytes = p->cache_bytes;
+    /* stochastic and fractional pooling write their choices as scratch at inference; max
+     * pooling skips its argmax there (unless keep_indices: max_unpool reads it from the cache,
+     * which the model then gives to every forward) */
+    if (needs_cache && kind != P_MAX && kind != P_GMAX) p->scratch_bytes = p->cache_bytes;
     p->cache_always = s->keep;
     int64_t window = 1;
     for (int i = 0; i < ndim; i++) window *= g->k[i];
@@ -128,7 +129,7 @@ static void forward(cn_layer *l, const cn_layer_run *r)
     cn_rng rng = r->rng;
     switch (s->kind) {
     case P_MAX:
-    case P_GMAX: cn_maxpool_forward(r->y, idx, r->x[0], &s->g); break;
+    case P_GMAX: cn_maxpool_forward(r->y, r->cache, r->x[0], &s->g); break; /* no cache: values only */
     case P_AVG:
     case P_GAVG: cn_avgpool_forward(r->y, r->x[0], &s->g); break;
     case P_LP: cn_lppool_forward(r->y, r->x[0], &s->g); break;
