@@ -46,6 +46,12 @@ expect resume-mid-epoch 0 '' -- "$CN" "${TR[@]}" --epochs 6 --out "$T/d" --resum
 cmp -s "$T/a/weights.safetensors" "$T/d/weights.safetensors" && ok "mid-epoch resume equals the uninterrupted run" || bad "mid-epoch resume differs"
 
 expect train-json 0 '"history":\[\{"epoch":1' -- "$CN" "${TR[@]}" --epochs 1 --json
+# --profile: a row per layer; the sums hold the training steps only (300 samples / batch 20 =
+# 15 steps an epoch: as many forwards as backwards, the evaluations not counted)
+expect train-profile 0 '^c1 +conv +[0-9.]+ +[0-9.]+ +[0-9.]+%' -- "$CN" "${TR[@]}" --epochs 2 --profile
+prof=$("$CN" "${TR[@]}" --epochs 2 --profile --json 2>/dev/null | grep -o '"name":"c1","type":"conv","forward_calls":[0-9]*,"backward_calls":[0-9]*')
+[ "$prof" = '"name":"c1","type":"conv","forward_calls":30,"backward_calls":30' ] && ok "profile counts 30 training steps" || bad "profile: $prof"
+
 expect eval 0 'npy/test: 150 samples, loss [0-9.]+, top-1' -- "$CN" eval "$T/a/weights.safetensors" --data "npy:$FX"
 expect eval-confusion 0 'confusion matrix' -- "$CN" eval "$FX/model.cfg" --weights "$T/a/weights.safetensors" --data "npy:$FX"
 expect eval-json 0 '"top1":' -- "$CN" eval "$T/a/weights.safetensors" --data "npy:$FX" --json

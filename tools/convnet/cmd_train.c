@@ -94,16 +94,16 @@ static void profile_print(const cJSON *arr)
     const cJSON *o;
     cJSON_ArrayForEach(o, arr) total += jnum(o, "forward_ms") + jnum(o, "backward_ms");
     printf("\nprofile (mean ms per training step; GFLOP/s = 2 x MACs / forward time, forward + backward = 3x):\n");
-    printf("%-20s %-18s %10s %10s %7s %9s %9s\n", "layer", "type", "fwd_ms", "bwd_ms", "share", "fwd_GF/s", "f+b_GF/s");
+    printf("%-20s %-22s %10s %10s %7s %9s %9s\n", "layer", "type", "fwd_ms", "bwd_ms", "share", "fwd_GF/s", "f+b_GF/s");
     cJSON_ArrayForEach(o, arr) {
         double f = jnum(o, "forward_ms"), b = jnum(o, "backward_ms"), macs = jnum(o, "macs");
         char gf[16] = "-", gfb[16] = "-";
         if (macs > 0 && f > 0) snprintf(gf, sizeof gf, "%.1f", 2 * macs / (f * 1e6));
         if (macs > 0 && f + b > 0 && jnum(o, "backward_calls") > 0) snprintf(gfb, sizeof gfb, "%.1f", 6 * macs / ((f + b) * 1e6));
-        printf("%-20s %-18s %10.3f %10.3f %6.1f%% %9s %9s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name")),
+        printf("%-20s %-22s %10.3f %10.3f %6.1f%% %9s %9s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name")),
                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "type")), f, b, total > 0 ? 100 * (f + b) / total : 0, gf, gfb);
     }
-    printf("%-20s %-18s %10s %10s %7s  %.3f ms per step in the layers\n", "total", "", "", "", "", total);
+    printf("%-20s %-22s %10s %10s %7s  %.3f ms per step in the layers\n", "total", "", "", "", "", total);
 }
 
 static cJSON *history_json(const cn_epoch_record *h, int64_t n)
