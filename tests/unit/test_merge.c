@@ -1,6 +1,7 @@
 /* test_merge.c — elementwise add of k inputs and concatenation along an axis: values against an
  * independent multi-index computation, backward (copy / split) by gradient check and by value,
  * NULL gradients skipped, and shape errors that name both shapes. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,31 @@ static void test_add_threaded(void)
         if (da[i] != 1 + dy[i] || db[i] != dy[i]) bad = i;
     CHECK_MSG(bad < 0, "add backward at %d", bad);
     CHECK_OK(cn_set_num_threads(0));
+}
+
+/* Two inputs take a float add: it must equal the double sum rounded to float, bit for bit, over
+ * magnitudes from 2^-30 to 2^30, cancellations and signed zeros (a rounding-mode or an
+ * operand mistake shows on the first inexact sum). */
+static void test_add_two_exact(void)
+{
+    enum { N = 4099 };
+    static float a[N], b[N], y[N];
+    cn_rng r;
+    cn_rng_init(&r, 44, CN_STREAM_USER);
+    for (int i = 0; i < N; i++) {
+        a[i] = ldexpf(cn_rng_uniform(&r) * 2 - 1, (int)cn_rng_below(&r, 61) - 30);
+        b[i] = i % 5 == 0 ? -a[i] * (1 + ldexpf(1, -20)) : ldexpf(cn_rng_uniform(&r) * 2 - 1, (int)cn_rng_below(&r, 61) - 30);
+    }
+    a[0] = -0.0f, b[0] = -0.0f;
+    const float *xs[2] = {a, b};
+    cn_add_forward(y, xs, 2, N);
+    int bad = -1;
+    for (int i = 0; i < N && bad < 0; i++) {
+        const float want = (float)((double)a[i] + (double)b[i]);
+        if (memcmp(&want, &y[i], sizeof want)) bad = i;
+    }
+    CHECK_MSG(bad < 0, "add of two at %d: %.9g + %.9g = %.9g", bad, bad >= 0 ? a[bad] : 0, bad >= 0 ? b[bad] : 0,
+              bad >= 0 ? y[bad] : 0);
 }
 
 typedef struct {
@@ -223,6 +249,7 @@ int main(void)
 {
     RUN(test_add);
     RUN(test_add_threaded);
+    RUN(test_add_two_exact);
     RUN(test_add_gradcheck);
     RUN(test_concat);
     RUN(test_errors);
