@@ -134,6 +134,31 @@ void cn_atomic_abort(cn_atomic_file *af)
     }
 }
 
+static int is_dir(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+cn_status cn_make_dirs(const char *dir)
+{
+    char p[4096];
+    if (!dir || !*dir || strlen(dir) >= sizeof p)
+        return cn_set_error(CN_STATUS_INVALID_ARG, "cannot create directory '%s': empty or too long a path", dir ? dir : "");
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1;; s++)
+        if (*s == '/' || *s == '\0') {
+            const char c = *s;
+            *s = '\0';
+            if (!is_dir(p) && mkdir(p, 0777) != 0 && !is_dir(p))
+                return cn_set_error(CN_STATUS_IO, "cannot create directory '%s': %s", p,
+                                    errno == EEXIST ? "a file of that name is in the way" : strerror(errno));
+            *s = c;
+            if (!c) break;
+        }
+    return CN_OK;
+}
+
 int cn_atomic_sweep(const char *dir)
 {
     DIR *d = opendir(dir);

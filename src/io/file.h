@@ -29,4 +29,8 @@ void cn_atomic_abort(cn_atomic_file *af);
  * Returns how many were removed. */
 int cn_atomic_sweep(const char *dir);
 
+/* mkdir -p: create `dir` and any missing parents. Fails (naming the directory that could not
+ * be made and the OS reason) unless dir ends up an existing directory. */
+cn_status cn_make_dirs(const char *dir);
+
 #endif

@@ -167,9 +167,11 @@ static cn_status create_local(cn_trainer **out, cn_model *m, const cn_train_conf
     t->st.seed = cfg->seed;
     t->st.best = NAN;
     if (cfg->out_dir) {
-        if ((!comm || comm->rank == 0) && mkdir(cfg->out_dir, 0777) != 0 && access(cfg->out_dir, W_OK) != 0) {
+        if ((!comm || comm->rank == 0) && (cn_make_dirs(cfg->out_dir) != CN_OK || access(cfg->out_dir, W_OK) != 0)) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", access(cfg->out_dir, F_OK) == 0 ? "it is not writable" : cn_last_error());
             cn_trainer_destroy(t);
-            return cn_set_error(CN_STATUS_IO, "train: cannot create the run directory '%s'", cfg->out_dir);
+            return cn_set_error(CN_STATUS_IO, "train: cannot create the run directory '%s' (%s)", cfg->out_dir, why);
         }
         snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.safetensors", cfg->out_dir);
         int swept = !comm || comm->rank == 0 ? cn_atomic_sweep(cfg->out_dir) : 0; /* a killed run's temporaries */

@@ -45,6 +45,10 @@ cp "$T/c/checkpoint.safetensors" "$T/c_ck" 2>/dev/null
 expect resume-mid-epoch 0 '' -- "$CN" "${TR[@]}" --epochs 6 --out "$T/d" --resume "$T/d/checkpoint.safetensors"
 cmp -s "$T/a/weights.safetensors" "$T/d/weights.safetensors" && ok "mid-epoch resume equals the uninterrupted run" || bad "mid-epoch resume differs"
 
+# --out creates missing parents; a file in the way is an error that names it
+expect out-parents 0 'run directory: .*/p/q/r ' -- "$CN" "${TR[@]}" --epochs 1 --out "$T/p/q/r"
+touch "$T/file"
+expect out-blocked 1 "cannot create directory '.*/file': a file of that name is in the way" -- "$CN" "${TR[@]}" --epochs 1 --out "$T/file/x"
 expect train-json 0 '"history":\[\{"epoch":1' -- "$CN" "${TR[@]}" --epochs 1 --json
 # --profile: a row per layer; the sums hold the training steps only (300 samples / batch 20 =
 # 15 steps an epoch: as many forwards as backwards, the evaluations not counted)

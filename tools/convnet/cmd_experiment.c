@@ -4,10 +4,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "experiment.h"
+#include "io/file.h"
 
 static const exp_def experiments[] = {
     {"mnist1d-conv-vs-fc", "MNIST-1D: convolution vs fully connected (UDL fig. 10.8; the MNIST-1D paper's table)", exp_mnist1d},
@@ -112,20 +112,6 @@ cn_status exp_train(exp_ctx *x, exp_run *r)
     return st;
 }
 
-/* mkdir -p */
-static void make_dirs(const char *path)
-{
-    char p[4096];
-    snprintf(p, sizeof p, "%s", path);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = '\0';
-            mkdir(p, 0777);
-            *s = '/';
-        }
-    mkdir(p, 0777);
-}
-
 int cmd_experiment(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
 {
     int quick = 0, seed = 0;
@@ -151,7 +137,8 @@ int cmd_experiment(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     char dir[4096];
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else snprintf(dir, sizeof dir, "runs/%s", e->name);
-    make_dirs(dir);
+    cn_status made = cn_make_dirs(dir);
+    if (made != CN_OK) return cli_fail(cmd, g, made);
     char p[4200];
     snprintf(p, sizeof p, "%s/results.txt", dir);
     exp_ctx x = {dir, quick, (uint64_t)(uint32_t)seed, fopen(p, "w"), !g->json, cJSON_CreateObject()};
