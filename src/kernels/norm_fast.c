@@ -2,99 +2,48 @@
  * definitions and its double precision (finite-difference gradient checks resolve changes
  * of 1e-3 / M in a channel's mean, which float sums lose), computed with the channels split
  * over threads (each channel's N rows of S values stay in one core's cache through its
- * passes), each row reduced over LANES independent double accumulators (which the compiler
- * maps onto SIMD registers) instead of one serial sum, and the per-element maps written as
- * affine maps with per-channel coefficients: y = (x - mean) * a + b, and in backward
- * dx += dy * A + (x - mean) * B + K.
+ * passes), each row reduced over independent double lanes instead of one serial sum, and the
+ * per-element maps written as affine maps with per-channel coefficients:
+ * y = (x - mean) * a + b, and in backward dx += dy * A + (x - mean) * B + K. The row loops
+ * come from the active ISA's table (norm_fast.h); every table gives the same bits.
  * Shapes: x, y, dy, dx (N, C, S); gamma, beta, running statistics, dgamma, dbeta (C); the
  * training cache (2C) = {mean, inv_std}, as the reference. */
 #include <math.h>
 
 #include "convnet/norm.h"
+#define NF_TABLE cn_bn_rows_generic
+#include "kernels/norm_fast_body.h"
 
-#define LANES 8
 /* below this many values the whole call runs on the calling thread */
 #define PARALLEL_MIN 32768
 
-/* sum of r[0..n) */
-static double row_sum(const float *r, int64_t n)
+static const cn_bn_rows *rows_table(void)
 {
-    double acc[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) acc[j] += r[i + j];
-    double s = 0;
-    for (; i < n; i++) s += r[i];
-    for (int j = 0; j < LANES; j++) s += acc[j];
-    return s;
-}
-
-/* sum of (r[i] - m)^2 */
-static double row_sqdev(const float *r, int64_t n, double m)
-{
-    double acc[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            const double d = r[i + j] - m;
-            acc[j] += d * d;
-        }
-    double s = 0;
-    for (; i < n; i++) s += ((double)r[i] - m) * ((double)r[i] - m);
-    for (int j = 0; j < LANES; j++) s += acc[j];
-    return s;
-}
-
-/* sum of dy[i] and of dy[i] * (x[i] - m) */
-static void row_dsums(const float *dy, const float *x, int64_t n, double m, double *sdy, double *sdyx)
-{
-    double a[LANES] = {0}, b[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            a[j] += dy[i + j];
-            b[j] += dy[i + j] * (x[i + j] - m);
-        }
-    double s = 0, t = 0;
-    for (; i < n; i++) s += dy[i], t += (double)dy[i] * ((double)x[i] - m);
-    for (int j = 0; j < LANES; j++) s += a[j], t += b[j];
-    *sdy += s;
-    *sdyx += t;
-}
-
-/* y = (x - m) * a + b over one channel (N rows of S, row stride C*S) */
-static void chan_affine(float *y, const float *x, const cn_norm_geom *g, int64_t c, double m, double a, double b)
-{
-    const int64_t S = g->s, stride = g->c * S;
-    for (int64_t n = 0; n < g->n; n++) {
-        const float *xr = x + n * stride + c * S;
-        float *yr = y + n * stride + c * S;
-        for (int64_t i = 0; i < S; i++) yr[i] = (float)((xr[i] - m) * a + b);
-    }
-}
-
-/* dx += dy * a + (x - m) * b + k over one channel */
-static void chan_dx(float *dx, const float *dy, const float *x, const cn_norm_geom *g, int64_t c, double m, double a,
-                    double b, double k)
-{
-    const int64_t S = g->s, stride = g->c * S;
-    for (int64_t n = 0; n < g->n; n++) {
-        const int64_t o = n * stride + c * S;
-        float *d = dx + o;
-        const float *e = dy + o, *xr = x + o;
-        for (int64_t i = 0; i < S; i++) d[i] += (float)(e[i] * a + (xr[i] - m) * b + k);
+    switch (cn_isa_active()) {
+#ifdef CN_HAVE_AVX512
+    case CN_ISA_AVX512: return &cn_bn_rows_avx512;
+#endif
+#ifdef CN_HAVE_AVX2
+    case CN_ISA_AVX2: return &cn_bn_rows_avx2;
+#endif
+    default: return &cn_bn_rows_generic;
     }
 }
 
 typedef struct {
+    const cn_bn_rows *t;
     float *y, *cache, *rm, *rv, *dx, *dgamma, *dbeta;
     const float *x, *dy, *gamma, *beta, *mean, *var, *stats; /* stats: the training cache */
     const cn_norm_geom *g;
 } bn_job;
 
+/* the offset of row n of channel c */
+static inline int64_t row_at(const cn_norm_geom *g, int64_t n, int64_t c) { return (n * g->c + c) * g->s; }
+
 static void run(bn_job *j, cn_range_fn fn)
 {
     const cn_norm_geom *g = j->g;
+    j->t = rows_table();
     if (g->n * g->c * g->s < PARALLEL_MIN) fn(j, 0, g->c);
     else cn_parallel_for(g->c, 1, fn, j);
 }
@@ -102,16 +51,17 @@ static void run(bn_job *j, cn_range_fn fn)
 static void fwd_train_range(void *ctx, int64_t c0, int64_t c1)
 {
     bn_job *j = ctx;
+    const cn_bn_rows *t = j->t;
     const cn_norm_geom *g = j->g;
     const int64_t S = g->s, C = g->c, M = g->n * S;
     for (int64_t c = c0; c < c1; c++) {
         double sum = 0, sq = 0;
-        for (int64_t n = 0; n < g->n; n++) sum += row_sum(j->x + (n * C + c) * S, S);
+        for (int64_t n = 0; n < g->n; n++) sum += t->sum(j->x + row_at(g, n, c), S);
         const double mean = sum / (double)M;
-        for (int64_t n = 0; n < g->n; n++) sq += row_sqdev(j->x + (n * C + c) * S, S, mean);
+        for (int64_t n = 0; n < g->n; n++) sq += t->sqdev(j->x + row_at(g, n, c), S, mean);
         const double var = sq / (double)M, inv_std = 1.0 / sqrt(var + g->eps);
         const double ga = j->gamma ? j->gamma[c] : 1.0, be = j->beta ? j->beta[c] : 0.0;
-        chan_affine(j->y, j->x, g, c, mean, ga * inv_std, be);
+        for (int64_t n = 0; n < g->n; n++) t->affine(j->y + row_at(g, n, c), j->x + row_at(g, n, c), S, mean, ga * inv_std, be);
         j->cache[c] = (float)mean;
         j->cache[C + c] = (float)inv_std;
         const double m = g->momentum;
@@ -130,10 +80,12 @@ void cn_batchnorm_forward_train(float *y, float *cache, float *running_mean, flo
 static void fwd_eval_range(void *ctx, int64_t c0, int64_t c1)
 {
     bn_job *j = ctx;
+    const cn_norm_geom *g = j->g;
     for (int64_t c = c0; c < c1; c++) {
-        const double inv_std = 1.0 / sqrt((double)j->var[c] + j->g->eps), mean = j->mean[c];
+        const double inv_std = 1.0 / sqrt((double)j->var[c] + g->eps), mean = j->mean[c];
         const double ga = j->gamma ? j->gamma[c] : 1.0, be = j->beta ? j->beta[c] : 0.0;
-        chan_affine(j->y, j->x, j->g, c, mean, ga * inv_std, be);
+        for (int64_t n = 0; n < g->n; n++)
+            j->t->affine(j->y + row_at(g, n, c), j->x + row_at(g, n, c), g->s, mean, ga * inv_std, be);
     }
 }
 
@@ -149,23 +101,23 @@ void cn_batchnorm_forward_eval(float *y, const float *x, const float *gamma, con
  * constants (eval: dx = ga*inv_std*dy) */
 static void bwd_channel(bn_job *j, int64_t c, double mean, double inv_std, int train)
 {
+    const cn_bn_rows *t = j->t;
     const cn_norm_geom *g = j->g;
-    const int64_t S = g->s, C = g->c, M = g->n * S;
+    const int64_t S = g->s, M = g->n * S;
     double sdy = 0, sdyx = 0;
-    for (int64_t n = 0; n < g->n; n++)
-        row_dsums(j->dy + (n * C + c) * S, j->x + (n * C + c) * S, S, mean, &sdy, &sdyx);
+    for (int64_t n = 0; n < g->n; n++) t->dsums(j->dy + row_at(g, n, c), j->x + row_at(g, n, c), S, mean, &sdy, &sdyx);
     sdyx *= inv_std; /* sum dy * xhat */
     if (j->dbeta) j->dbeta[c] += (float)sdy;
     if (j->dgamma) j->dgamma[c] += (float)sdyx;
     if (!j->dx) return;
     const double ga = j->gamma ? j->gamma[c] : 1.0;
-    if (!train) {
-        chan_dx(j->dx, j->dy, j->x, g, c, 0, ga * inv_std, 0, 0);
-        return;
-    }
-    /* k * (M*dy - sdy - (x - mean) * inv_std * sdyx) */
+    /* train: k * (M*dy - sdy - (x - mean) * inv_std * sdyx); eval: ga * inv_std * dy */
     const double k = ga * inv_std / (double)M;
-    chan_dx(j->dx, j->dy, j->x, g, c, mean, k * (double)M, -k * inv_std * sdyx, -k * sdy);
+    const double a = train ? k * (double)M : ga * inv_std, b = train ? -k * inv_std * sdyx : 0, k0 = train ? -k * sdy : 0;
+    /* eval: the x term is 0 * (dy - 0), so x is not read (an infinite x cannot make it NaN) */
+    const float *xs = train ? j->x : j->dy;
+    for (int64_t n = 0; n < g->n; n++)
+        t->dx(j->dx + row_at(g, n, c), j->dy + row_at(g, n, c), xs + row_at(g, n, c), S, train ? mean : 0, a, b, k0);
 }
 
 static void bwd_train_range(void *ctx, int64_t c0, int64_t c1)

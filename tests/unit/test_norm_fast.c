@@ -90,14 +90,53 @@ static void one_shape(cn_rng *r, const int64_t *sh, int affine)
 
 static void test_fast_matches_reference(void)
 {
-    cn_rng r;
-    cn_rng_init(&r, 17, CN_STREAM_USER);
-    for (int threads = 1; threads <= 2; threads++) {
-        CHECK_OK(cn_set_num_threads(threads));
-        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-            for (int affine = 0; affine <= 1; affine++) one_shape(&r, shapes[i], affine);
+    const cn_isa orig = cn_isa_active();
+    int tested = 0;
+    for (int isa = 0; isa < CN_ISA_COUNT_; isa++) {
+        if (cn_isa_select((cn_isa)isa) != CN_OK) continue;
+        tested++;
+        cn_rng r;
+        cn_rng_init(&r, 17, CN_STREAM_USER);
+        for (int threads = 1; threads <= 2; threads++) {
+            CHECK_OK(cn_set_num_threads(threads));
+            for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+                for (int affine = 0; affine <= 1; affine++) one_shape(&r, shapes[i], affine);
+        }
     }
+    CHECK(tested >= 1);
+    CHECK_OK(cn_isa_select(orig));
     CHECK_OK(cn_set_num_threads(0));
+}
+
+/* every ISA's row loops compute the same operations in the same order: the same bits, forward
+ * and backward, in both modes */
+static void test_same_bits_on_every_isa(void)
+{
+    cn_rng r;
+    cn_rng_init(&r, 9, CN_STREAM_USER);
+    cn_norm_geom g = {.n = 3, .c = 5, .s = 83, .groups = 1, .eps = 1e-5f, .momentum = 0.1f};
+    const int64_t N = g.n * g.c * g.s, C = g.c;
+    float *x = fill(&r, N, -3, 5), *dy = fill(&r, N, -1, 1), *gamma = fill(&r, C, 0.5f, 2), *beta = fill(&r, C, -1, 1);
+    float *rm = fill(&r, C, -1, 1), *rv = fill(&r, C, 0.5f, 2), *base = NULL;
+    const cn_isa orig = cn_isa_active();
+    const int64_t per = 2 * N + 2 * C; /* out: y (N), dx (N), the cache (2C), then the eval y (N) */
+    for (int isa = 0; isa < CN_ISA_COUNT_; isa++) {
+        if (cn_isa_select((cn_isa)isa) != CN_OK) continue;
+        float *out = calloc((size_t)(per + N), sizeof(float));
+        if (!out) abort();
+        cn_batchnorm_forward_train(out, out + 2 * N, NULL, NULL, x, gamma, beta, &g);
+        cn_batchnorm_backward_train(out + N, NULL, NULL, dy, x, out + 2 * N, gamma, &g);
+        cn_batchnorm_forward_eval(out + per, x, gamma, beta, rm, rv, &g);
+        if (!base) {
+            base = out;
+            continue;
+        }
+        CHECK_MSG(!memcmp(base, out, (size_t)(per + N) * sizeof(float)), "%s differs from the first ISA",
+                  cn_isa_name((cn_isa)isa));
+        free(out);
+    }
+    CHECK_OK(cn_isa_select(orig));
+    free(base), free(x), free(dy), free(gamma), free(beta), free(rm), free(rv);
 }
 
 /* the same call twice gives the same bits, at any thread count (channels do not share sums) */
@@ -128,6 +167,7 @@ static void test_deterministic_across_threads(void)
 int main(void)
 {
     RUN(test_fast_matches_reference);
+    RUN(test_same_bits_on_every_isa);
     RUN(test_deterministic_across_threads);
     return cn_test_finish();
 }
