@@ -151,6 +151,37 @@ static void test_state_errors(void)
     cn_model_destroy(NULL);
 }
 
+/* profiling: each layer's calls counted and timed while on, kept while off, zeroed by clear */
+static void test_profiling(void)
+{
+    cn_model *m;
+    CHECK_OK(cn_model_parse(&m, lenet_like, "lenet.cfg"));
+    CHECK_OK(cn_model_plan(m, 2, CN_PLAN_TRAIN));
+    CHECK_OK(cn_model_init(m, 1));
+    static float x[2 * 144], dy[1000];
+    CHECK(!cn_model_profiling(m));
+    CHECK_OK(cn_model_forward(m, x, 1)); /* not counted: profiling is off */
+    cn_model_set_profiling(m, 1);
+    CHECK(cn_model_profiling(m));
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(cn_model_forward(m, x, 1));
+        CHECK_OK(cn_model_backward(m, dy));
+    }
+    CHECK_OK(cn_model_forward(m, x, 0));
+    cn_model_set_profiling(m, 0);
+    CHECK_OK(cn_model_forward(m, x, 0)); /* not counted */
+    cn_layer_info li;
+    CHECK_OK(cn_model_layer(m, 1, &li));
+    CHECK(!strcmp(li.name, "c1") && li.forward_calls == 4 && li.backward_calls == 3);
+    CHECK(li.forward_s > 0 && li.backward_s > 0);
+    CHECK_OK(cn_model_layer(m, 0, &li)); /* the input layer has no backward */
+    CHECK(li.forward_calls == 4 && li.backward_calls == 0);
+    cn_model_clear_profile(m);
+    CHECK_OK(cn_model_layer(m, 1, &li));
+    CHECK(li.forward_calls == 0 && li.backward_calls == 0 && li.forward_s == 0 && li.backward_s == 0);
+    cn_model_destroy(m);
+}
+
 static void test_init(void)
 {
     cn_model *a;
@@ -239,6 +270,7 @@ int main(void)
     RUN(test_round_trip);
     RUN(test_builder_matches_file);
     RUN(test_state_errors);
+    RUN(test_profiling);
     RUN(test_init);
     RUN(test_bad_model_files);
     return cn_test_finish();
