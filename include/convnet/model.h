@@ -81,11 +81,23 @@ cn_status cn_model_save(const cn_model *m, const char *path); /* atomic */
 cn_status cn_model_share(cn_model **out, const cn_model *src);
 
 /* ---- planning ------------------------------------------------------------------------- */
-enum { CN_PLAN_INFER = 0, CN_PLAN_TRAIN = 1 };
+enum { CN_PLAN_INFER = 0, CN_PLAN_TRAIN = 1, CN_PLAN_REUSE = 2 };
 /* Infer every shape for this batch size, allocate parameters (first plan only) and the arena
  * (activations, and with CN_PLAN_TRAIN caches and gradients). Errors name the layer, its
- * inputs and their shapes. */
+ * inputs and their shapes.
+ * CN_PLAN_REUSE (inference only; ignored with CN_PLAN_TRAIN): layers whose outputs are not
+ * alive at the same time share memory — an output lives from its layer's forward to its last
+ * reader's — so the activations take the peak of the live set instead of the sum. Only the
+ * outputs nothing reads (the model's outputs; a trailing loss layer's input counts as one)
+ * survive a forward: cn_model_layer_output refuses the others. */
 cn_status cn_model_plan(cn_model *m, int64_t batch, int flags);
+/* Bytes of the planned arena by purpose (requires a plan). activations: what the outputs
+ * take (with CN_PLAN_REUSE the shared region); activations_sum: the sum of every layer's
+ * output (what they take without reuse). */
+typedef struct cn_model_memory {
+    size_t params, activations, activations_sum, gradients, caches, scratch, param_grads;
+} cn_model_memory;
+cn_status cn_model_memory_of(const cn_model *m, cn_model_memory *out);
 /* Initialize parameters (He/Xavier per layer as the layer declares; biases zero), from
  * stream CN_STREAM_INIT of `seed`. Requires a plan. */
 cn_status cn_model_init(cn_model *m, uint64_t seed);

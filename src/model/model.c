@@ -460,6 +460,80 @@ static void receptive_fields(cn_model *m)
     }
 }
 
+static size_t out_bytes(const cn_node *nd) { return (size_t)cn_shape_numel(&nd->layer.plan.out) * sizeof(float); }
+
+/* Output regions. Without reuse, one per node, all kept. With reuse, an output lives from its
+ * node's place in the order to its last reader's (nothing reads it, or a loss layer does: to
+ * the end, "kept"); each is placed first-fit in the gaps between the live ones (by offset),
+ * allocated before the node's dead inputs are released (an output never overlaps an input),
+ * and the whole lot is one arena region as large as the highest end. */
+static cn_status reserve_outputs(cn_model *m, int reuse)
+{
+    const int n = m->n;
+    cn_status st;
+    for (int i = 0; i < n; i++) m->mem.activations_sum += (out_bytes(&m->nodes[i]) + 63) & ~(size_t)63;
+    if (!reuse) {
+        for (int i = 0; i < n; i++) {
+            cn_node *nd = &m->nodes[i];
+            nd->kept = 1;
+            if ((st = cn_arena_reserve(&m->arena, out_bytes(nd), &nd->out_off, nd->layer.name)) != CN_OK) return st;
+        }
+        m->mem.activations = m->mem.activations_sum;
+        return CN_OK;
+    }
+    typedef struct {
+        size_t off, size;
+        int node;
+    } block;
+    int *pos = cn_malloc((size_t)n * sizeof(int), "output plan"), *last = cn_malloc((size_t)n * sizeof(int), "output plan");
+    size_t *off = cn_malloc((size_t)n * sizeof(size_t), "output plan");
+    block *live = cn_malloc((size_t)n * sizeof(block), "output plan");
+    if (!pos || !last || !off || !live) {
+        cn_free(pos), cn_free(last), cn_free(off), cn_free(live);
+        return CN_STATUS_NOMEM;
+    }
+    for (int oi = 0; oi < n; oi++) pos[m->order[oi]] = oi, last[m->order[oi]] = -1;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < m->nodes[i].n_in; k++) {
+            int j = m->nodes[i].in_idx[k];
+            int until = m->nodes[i].layer.ops->is_loss ? n : pos[i]; /* a loss reads the prediction */
+            if (until > last[j]) last[j] = until;
+        }
+    int nlive = 0;
+    size_t top = 0;
+    for (int oi = 0; oi < n; oi++) {
+        const int i = m->order[oi];
+        cn_node *nd = &m->nodes[i];
+        if (last[i] < 0) last[i] = n; /* nothing reads it: an output of the model */
+        nd->kept = last[i] == n;
+        const size_t size = (out_bytes(nd) + 63) & ~(size_t)63;
+        size_t at = 0;
+        int b = 0;
+        for (; b < nlive && live[b].off < at + size; b++) at = live[b].off + live[b].size;
+        memmove(live + b + 1, live + b, (size_t)(nlive - b) * sizeof *live);
+        live[b] = (block){at, size, i};
+        nlive++;
+        off[i] = at;
+        if (at + size > top) top = at + size;
+        for (int k = 0; k < nd->n_in; k++) { /* release the inputs this node read last */
+            const int j = nd->in_idx[k];
+            if (last[j] != oi) continue;
+            for (int q = 0; q < nlive; q++)
+                if (live[q].node == j) {
+                    memmove(live + q, live + q + 1, (size_t)(nlive - q - 1) * sizeof *live);
+                    nlive--;
+                    break;
+                }
+        }
+    }
+    size_t base = 0;
+    st = cn_arena_reserve(&m->arena, top, &base, "activations");
+    for (int i = 0; i < n && st == CN_OK; i++) m->nodes[i].out_off = base + off[i];
+    m->mem.activations = top;
+    cn_free(pos), cn_free(last), cn_free(off), cn_free(live);
+    return st;
+}
+
 cn_status cn_model_plan(cn_model *m, int64_t batch, int flags)
 {
     char where[320];
@@ -507,26 +581,29 @@ cn_status cn_model_plan(cn_model *m, int64_t batch, int flags)
     if ((st = alloc_params(m, train)) != CN_OK) return st;
     /* arena: activations for every node; with training, their gradients and the caches */
     cn_arena_reset(&m->arena);
+    memset(&m->mem, 0, sizeof m->mem);
+    if ((st = reserve_outputs(m, (flags & CN_PLAN_REUSE) && !train)) != CN_OK) return st;
     size_t scratch = 0;
-    for (int i = 0; i < m->n; i++) {
-        cn_node *nd = &m->nodes[i];
-        size_t bytes = (size_t)cn_shape_numel(&nd->layer.plan.out) * sizeof(float);
-        if ((st = cn_arena_reserve(&m->arena, bytes, &nd->out_off, nd->layer.name)) != CN_OK) return st;
-        if (nd->layer.plan.scratch_bytes > scratch) scratch = nd->layer.plan.scratch_bytes;
-    }
+    for (int i = 0; i < m->n; i++)
+        if (m->nodes[i].layer.plan.scratch_bytes > scratch) scratch = m->nodes[i].layer.plan.scratch_bytes;
     if (train)
         for (int i = 0; i < m->n; i++) {
             cn_node *nd = &m->nodes[i];
-            size_t bytes = (size_t)cn_shape_numel(&nd->layer.plan.out) * sizeof(float);
+            size_t bytes = out_bytes(nd);
             if ((st = cn_arena_reserve(&m->arena, bytes, &nd->grad_off, nd->layer.name)) != CN_OK) return st;
+            m->mem.gradients += bytes;
         }
     for (int i = 0; i < m->n; i++) {
         cn_node *nd = &m->nodes[i];
         size_t c = train || nd->layer.plan.cache_always ? nd->layer.plan.cache_bytes : 0;
         if ((st = cn_arena_reserve(&m->arena, c, &nd->cache_off, nd->layer.name)) != CN_OK) return st;
+        m->mem.caches += c;
     }
     if ((st = cn_arena_reserve(&m->arena, scratch, &m->scratch_off, "scratch")) != CN_OK) return st;
     m->scratch_bytes = scratch;
+    m->mem.scratch = scratch;
+    m->mem.params = m->param_floats * sizeof(float);
+    m->mem.param_grads = m->grad_block ? m->mem.params : 0;
     if ((st = cn_arena_commit(&m->arena)) != CN_OK) return st;
     cn_free(m->inputs);
     m->inputs = cn_calloc((size_t)m->n + 1, sizeof(const float *), "model inputs");
@@ -669,6 +746,10 @@ cn_status cn_model_layer_output(const cn_model *m, const char *name, const float
     if (st != CN_OK) return st;
     int i = cn_model_find(m, name);
     if (i < 0) return cn_set_error(CN_STATUS_NOT_FOUND, "layer_output: no layer named '%s'", name);
+    if (!m->nodes[i].kept)
+        return cn_set_error(CN_STATUS_INVALID_STATE, "layer_output: the output of layer '%s' is not kept: the model was "
+                                                     "planned with CN_PLAN_REUSE, which lets later layers overwrite it",
+                            name);
     *y = cn_arena_at(&m->arena, m->nodes[i].out_off);
     if (shape) *shape = m->nodes[i].layer.plan.out;
     return CN_OK;
@@ -780,6 +861,14 @@ cn_status cn_model_layer(const cn_model *m, int i, cn_layer_info *info)
     }
     info->forward_s = nd->prof_s[0], info->backward_s = nd->prof_s[1];
     info->forward_calls = nd->prof_calls[0], info->backward_calls = nd->prof_calls[1];
+    return CN_OK;
+}
+
+cn_status cn_model_memory_of(const cn_model *m, cn_model_memory *out)
+{
+    cn_status st = need_plan(m, "memory_of");
+    if (st != CN_OK) return st;
+    *out = m->mem;
     return CN_OK;
 }
 

@@ -17,6 +17,7 @@ typedef struct cn_node {
     int param_base;                          /* index of its first parameter in the model's list */
     double rf_size[3], rf_jump[3];           /* receptive field on the model input, per spatial axis */
     int rf_ndim;                             /* spatial axes tracked (0 after a global layer's flatten) */
+    int kept;                                /* its output survives a forward (CN_PLAN_REUSE) */
     double prof_s[2];                        /* profiling: seconds in forward, backward */
     int64_t prof_calls[2];                   /* profiling: calls of forward, backward */
 } cn_node;
@@ -46,6 +47,7 @@ struct cn_model {
     size_t param_floats;
 
     cn_arena arena;                          /* activations, gradients, caches, scratch */
+    cn_model_memory mem;                     /* the plan's byte counts (cn_model_memory_of) */
     size_t scratch_off, scratch_bytes;
     const float **inputs;                    /* owned array (n entries): data set by set_input */
     const float *target;                     /* borrowed until the next forward: set_target */

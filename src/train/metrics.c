@@ -80,7 +80,7 @@ cn_status cn_evaluate(cn_model *m, const cn_dataset *d, int64_t batch, cn_metric
     int r;
     while ((r = cn_loader_next(ld, &b)) == 1) {
         if (b.count != planned) {
-            if ((st = cn_model_plan(m, b.count, CN_PLAN_INFER)) != CN_OK) goto done;
+            if ((st = cn_model_plan(m, b.count, CN_PLAN_INFER | CN_PLAN_REUSE)) != CN_OK) goto done;
             planned = b.count;
         }
         if (b.target && (st = cn_model_set_target(m, b.target)) != CN_OK) goto done;
@@ -175,7 +175,7 @@ cn_status cn_evaluate_tta(cn_model *m, const cn_dataset *d, int64_t batch, int64
         g.n = b.count;
         cn_tta_crops(crops, b.x, &g);
         if (b.count != planned) {
-            if ((st = cn_model_plan(m, b.count, CN_PLAN_INFER)) != CN_OK) break;
+            if ((st = cn_model_plan(m, b.count, CN_PLAN_INFER | CN_PLAN_REUSE)) != CN_OK) break;
             planned = b.count;
         }
         for (int v = 0; v < views && st == CN_OK; v++) {

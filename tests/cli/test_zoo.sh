@@ -53,10 +53,12 @@ import json, sys
 o = json.loads(sys.stdin.read())
 assert o["total_params"] == 2050, o["total_params"]
 assert [l["output"] for l in o["layers"] if l["name"] == "fc"] == [[1, 10]]
+# reusing memory at inference: at least the largest output and its input, less than all of them
+assert 2 * 15 * 19 * 4 <= o["activation_bytes_reuse"] < o["activation_bytes"], o
 ' <<<"$out" 2>/dev/null; then
   echo "ok   json"; pass=$((pass+1))
 else
-  echo "FAIL json: no total of 2050 parameters or fc output [1, 10] in:"; echo "$out" | head -c 600 | sed 's/^/    /'; echo; fail=$((fail+1))
+  echo "FAIL json: no total of 2050 parameters, fc output [1, 10] or smaller reused activations in:"; echo "$out" | head -c 600 | sed 's/^/    /'; echo; fail=$((fail+1))
 fi
 
 # any input size: the FCN at 1x40x56 keeps its weights; its class maps are 10x10x14

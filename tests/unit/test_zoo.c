@@ -249,6 +249,54 @@ static void train_steps(cn_model *m, const char *line, int step_too)
     free(t);
 }
 
+/* CN_PLAN_REUSE: the prediction has the same bits as with every output kept, the outputs take
+ * less memory (the peak of the live set, not the sum), and a layer whose output was shared
+ * is refused by cn_model_layer_output while the prediction is not. */
+static void reuse_check(cn_model *m, const char *line)
+{
+    cn_layer_info in, last, pred;
+    cn_model_layer(m, 0, &in);
+    if (!prediction(m, &last, &pred)) return;
+    int64_t nx = cn_shape_numel(&in.out) / in.out.dim[0] * 2;
+    float *x = malloc((size_t)nx * sizeof *x), *y0 = NULL;
+    cn_rng rng;
+    cn_rng_init(&rng, 23, CN_STREAM_USER + 71);
+    cn_rng_fill_uniform(&rng, x, (size_t)nx, 0, 1);
+    cn_model_memory mem[2];
+    int64_t ny = 0;
+    for (int reuse = 0; reuse <= 1; reuse++) {
+        CHECK_OK(cn_model_plan(m, 2, CN_PLAN_INFER | (reuse ? CN_PLAN_REUSE : 0)));
+        CHECK_OK(cn_model_memory_of(m, &mem[reuse]));
+        CHECK_OK(cn_model_forward(m, x, 0));
+        const float *y;
+        cn_shape ys;
+        CHECK_OK(cn_model_layer_output(m, pred.name, &y, &ys));
+        if (!reuse) {
+            ny = cn_shape_numel(&ys);
+            y0 = malloc((size_t)ny * sizeof *y0);
+            memcpy(y0, y, (size_t)ny * sizeof *y0);
+        } else {
+            CHECK_MSG(ny == cn_shape_numel(&ys) && !memcmp(y0, y, (size_t)ny * sizeof *y0), "%s: reuse changes the prediction", line);
+        }
+    }
+    CHECK_MSG(mem[0].activations == mem[0].activations_sum && mem[1].activations_sum == mem[0].activations_sum &&
+                  mem[1].activations < mem[1].activations_sum,
+              "%s: activations %zu (sum %zu) without reuse, %zu with", line, mem[0].activations, mem[0].activations_sum,
+              mem[1].activations);
+    /* a hidden layer (not the input, the prediction or the loss; every zoo model has one but
+     * logistic regression) is read by a later one: not kept */
+    for (int i = 1; i < cn_model_layer_count(m); i++) {
+        cn_layer_info li;
+        cn_model_layer(m, i, &li);
+        if (!strcmp(li.name, pred.name) || !strcmp(li.name, last.name)) continue;
+        const float *y;
+        CHECK_ERR(cn_model_layer_output(m, li.name, &y, NULL), CN_STATUS_INVALID_STATE, "CN_PLAN_REUSE");
+        break;
+    }
+    free(x);
+    free(y0);
+}
+
 static void run_case(const char *line)
 {
     char buf[512], file[64], path[512];
@@ -322,6 +370,7 @@ static void run_case(const char *line)
         CHECK_MSG(!strcmp(got, eq + 1), "%s: layer %s is %s, want %s", line, tok, got, eq + 1);
     }
     if (run) train_steps(m, line, strstr(opts, "step") != NULL);
+    if (run) reuse_check(m, line);
     cn_model_destroy(m);
 }
 

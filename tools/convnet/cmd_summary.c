@@ -1,5 +1,6 @@
 /* cmd_summary.c — `convnet summary MODEL`: per layer its output shape, parameters,
- * multiply-accumulates, receptive field and jump; totals and memory. */
+ * multiply-accumulates, receptive field and jump; totals and memory (activations kept, and
+ * their peak when layers reuse memory at inference, CN_PLAN_REUSE). */
 #include <stdio.h>
 #include <string.h>
 
@@ -75,17 +76,27 @@ int cmd_summary(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
                    (long long)li.macs, rf, jump);
         }
     }
+    /* the same plan with memory reuse: the peak of the outputs alive at once */
+    cn_model_memory mem = {0};
+    if ((st = cn_model_plan(m, batch, CN_PLAN_INFER | CN_PLAN_REUSE)) == CN_OK) st = cn_model_memory_of(m, &mem);
     cn_model_destroy(m);
+    if (st != CN_OK) {
+        cJSON_Delete(root);
+        return cli_fail(cmd, g, st);
+    }
     if (g->json) {
         cJSON_AddNumberToObject(root, "batch", batch);
+        cJSON_AddNumberToObject(root, "activation_bytes_reuse", (double)mem.activations);
         cJSON_AddNumberToObject(root, "total_params", (double)total_params);
         cJSON_AddNumberToObject(root, "total_macs", (double)total_macs);
         cJSON_AddNumberToObject(root, "param_bytes", (double)total_params * 4);
         cJSON_AddNumberToObject(root, "activation_bytes", (double)act_floats * 4);
         return cli_print_json(root);
     }
-    printf("total: %lld parameters (%.2f MB), %lld MACs at batch %d, activations %.2f MB\n", (long long)total_params,
-           (double)total_params * 4 / 1e6, (long long)total_macs, batch, (double)act_floats * 4 / 1e6);
+    printf("total: %lld parameters (%.2f MB), %lld MACs at batch %d, activations %.2f MB (%.2f MB reusing memory at "
+           "inference)\n",
+           (long long)total_params, (double)total_params * 4 / 1e6, (long long)total_macs, batch, (double)act_floats * 4 / 1e6,
+           (double)mem.activations / 1e6);
     return CLI_OK;
 fail:
     cn_model_destroy(m);
