@@ -11,8 +11,10 @@
  * U-Net and the hourglass, ~360 MB of activations each at 256x256, are planned at 64x64 and
  * 128x128 (their parameter counts do not depend on the input size). Training runs use small
  * inputs (8x8 to 16x16 for the fully convolutional networks), since the reference kernels run
- * at a fraction of a GFLOP/s, slower still under the sanitizers; ResNet-18/50 are not trained
- * here (at any input size their last stages cost ~their 12-26M parameters in MACs per image). */
+ * at a fraction of a GFLOP/s, slower still under the sanitizers; the large classics (AlexNet,
+ * VGG, the ResNets, U-Net, the hourglass) train at 16x16 to 67x67, where the fast kernels take
+ * them in well under a second each (their last stages still cost about their parameter count
+ * in MACs per image). */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -83,6 +85,22 @@ static const char *const cases[] = {
     "deconvnet.cfg         |    730340 | 4x8x8       | in=1x8x8 run pool3=128x1x1 unpool1=32x8x8",
     "hourglass-small.cfg   |    116672 | 32x16x16    | in=3x64x64 run hg1_in_in_in_low2=32x1x1",
     "mobilenet.cfg         |   4231976 | 1000        | in=3x8x8 run pw13_relu=1024x1x1",
+    /* the large classics train a step too, at small inputs: AlexNet at 67x67 and VGG at 32x32
+     * (their first dense layer then sees 256 / 512 features: 9,216 - 256 and 25,088 - 512
+     * inputs fewer, times 4,096 weights), the ResNets at 32x32, U-Net at 16x16 and the
+     * hourglass at 64x64 (global pooling or full convolution: the published counts) */
+    "alexnet.cfg           |  25678184 | 1000        | in=3x67x67 run step pool5=256x1x1 flat=256",
+    "vgg11.cfg             |  32200040 | 1000        | in=3x32x32 run step pool5=512x1x1",
+    "vgg16.cfg             |  37694248 | 1000        | in=3x32x32 run step pool5=512x1x1",
+    "vgg19.cfg             |  43003944 | 1000        | in=3x32x32 run step pool5=512x1x1",
+    "resnet18.cfg          |  11689512 | 1000        | in=3x32x32 run s4b2_out=512x1x1",
+    "resnet34.cfg          |  21797672 | 1000        | in=3x32x32 run s4b3_out=512x1x1",
+    "resnet50.cfg          |  25557032 | 1000        | in=3x32x32 run s4b3_out=2048x1x1",
+    "preact-resnet18.cfg   |  11687720 | 1000        | in=3x32x32 run final_relu=512x1x1",
+    "preact-resnet34.cfg   |  21795880 | 1000        | in=3x32x32 run final_relu=512x1x1",
+    "preact-resnet50.cfg   |  25549352 | 1000        | in=3x32x32 run final_relu=2048x1x1",
+    "unet.cfg              |  31030658 | 2x16x16     | in=1x16x16 run bottom_relu2=1024x1x1",
+    "hourglass.cfg         |   6570400 | 32x16x16    | in=3x64x64 run stem_pool=128x16x16",
 };
 
 /* "96x55x55" of a shape without its batch */
