@@ -69,5 +69,22 @@ else
   echo "FAIL fcn-any-size"; echo "$out" | tail -5 | sed 's/^/    /'; fail=$((fail+1))
 fi
 
+# --profile N: a timed table of N inference forwards, one row per layer; bad counts are usage errors
+out=$("$CN" summary "$MODELS/lenet5.cfg" --profile 3 --batch 4 2>&1)
+if grep -q "^profile (mean ms per forward of batch 4" <<<"$out" && grep -Eq "^c1 +conv +[0-9.]+ +0\.000 " <<<"$out" &&
+   grep -Eq "^total .* ms per forward of batch 4 in the layers" <<<"$out"; then
+  echo "ok   summary-profile"; pass=$((pass+1))
+else
+  echo "FAIL summary-profile"; echo "$out" | tail -8 | sed 's/^/    /'; fail=$((fail+1))
+fi
+out=$("$CN" summary "$MODELS/lenet5.cfg" --profile 2 --json 2>/dev/null)
+if grep -q '"profile":\[{"name":"image","type":"input","forward_calls":2,' <<<"$out"; then
+  echo "ok   summary-profile-json"; pass=$((pass+1))
+else
+  echo "FAIL summary-profile-json"; echo "$out" | head -c 400 | sed 's/^/    /'; echo; fail=$((fail+1))
+fi
+"$CN" summary "$MODELS/lenet5.cfg" --profile -1 >/dev/null 2>&1; rc=$?
+if [ "$rc" -eq 2 ]; then echo "ok   summary-profile-bad"; pass=$((pass+1)); else echo "FAIL summary-profile-bad: exit $rc"; fail=$((fail+1)); fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -61,6 +61,10 @@ int cli_print_json(cJSON *obj);
 
 /* JSON helpers */
 cJSON *cli_json_shape(const int64_t *dims, int ndim);
+/* profile.c: the model's per-layer profile sums as a JSON array (ms per call, calls, MACs),
+ * and that array printed as a table, "per" naming what a call is ("training step") */
+cJSON *cli_profile_json(const cn_model *m);
+void cli_profile_print(const cJSON *arr, const char *per);
 cJSON *cli_json_cpu(void);
 
 /* models (model_io.c): a model text file, or a weights file carrying its model text (then

@@ -17,13 +17,38 @@ static void rf_text(const cn_layer_info *li, double *v, char *out, size_t cap)
     for (int a = 0; a < li->rf_ndim && u < cap; a++) u += (size_t)snprintf(out + u, cap - u, "%s%g", a ? "x" : "", v[a]);
 }
 
+/* --profile: `reps` inference forwards (m as planned) of random input in [0, 1) after one
+ * untimed warm-up, with random weights when the file brought none */
+static cn_status profile_forwards(cn_model *m, int has_weights, int reps, cJSON **out)
+{
+    cn_layer_info in;
+    cn_model_layer(m, 0, &in);
+    const int64_t n = cn_shape_numel(&in.out);
+    float *x = cn_malloc((size_t)n * sizeof *x, "profile input");
+    if (!x) return CN_STATUS_NOMEM;
+    cn_rng r;
+    cn_rng_init(&r, 1, CN_STREAM_USER);
+    cn_rng_fill_uniform(&r, x, (size_t)n, 0, 1);
+    cn_status st = has_weights ? CN_OK : cn_model_init(m, 1);
+    if (st == CN_OK) st = cn_model_forward(m, x, 0);
+    cn_model_clear_profile(m);
+    cn_model_set_profiling(m, 1);
+    for (int i = 0; i < reps && st == CN_OK; i++) st = cn_model_forward(m, x, 0);
+    cn_model_set_profiling(m, 0);
+    cn_free(x);
+    if (st == CN_OK) *out = cli_profile_json(m);
+    return st;
+}
+
 int cmd_summary(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
 {
     const char *input_shape = NULL;
-    int batch = 1;
+    int batch = 1, profile = 0;
     cli_opt opts[] = {
         {"--input-shape", OPT_STR, &input_shape, "DIMS", "override the (first) input layer's shape, e.g. 3x224x224", 0},
         {"--batch", OPT_INT, &batch, "N", "batch size for MACs and activation memory (default 1)", 0},
+        {"--profile", OPT_INT, &profile, "N", "run N inference forwards on random input (random weights unless the file "
+                                               "has them) and print each layer's mean time", 0},
         {NULL, OPT_FLAG, NULL, NULL, NULL, 0},
     };
     const char *pos[1];
@@ -32,9 +57,11 @@ int cmd_summary(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     if (rc != CLI_OK) return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
     if (npos != 1) return cli_usage_error(cmd, "expected one MODEL file");
     if (batch < 1) return cli_usage_error(cmd, "--batch %d: must be >= 1", batch);
+    if (profile < 0 || profile > 100000) return cli_usage_error(cmd, "--profile %d: must be in 0..100000", profile);
     cn_model *m;
     cn_status st = cn_model_load_any(&m, pos[0]); /* model text, weights file, .onnx or Darknet .cfg */
     if (st != CN_OK) return cli_fail(cmd, g, st);
+    const int has_weights = cn_model_output(m, NULL) != NULL; /* loaded planned: .onnx, weights files */
     if (input_shape) {
         cn_layer_info first;
         cn_model_layer(m, 0, &first);
@@ -79,12 +106,15 @@ int cmd_summary(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     /* the same plan with memory reuse: the peak of the outputs alive at once */
     cn_model_memory mem = {0};
     if ((st = cn_model_plan(m, batch, CN_PLAN_INFER | CN_PLAN_REUSE)) == CN_OK) st = cn_model_memory_of(m, &mem);
+    cJSON *prof = NULL;
+    if (st == CN_OK && profile) st = profile_forwards(m, has_weights, profile, &prof);
     cn_model_destroy(m);
     if (st != CN_OK) {
         cJSON_Delete(root);
         return cli_fail(cmd, g, st);
     }
     if (g->json) {
+        if (prof) cJSON_AddItemToObject(root, "profile", prof);
         cJSON_AddNumberToObject(root, "batch", batch);
         cJSON_AddNumberToObject(root, "activation_bytes_reuse", (double)mem.activations);
         cJSON_AddNumberToObject(root, "total_params", (double)total_params);
@@ -97,6 +127,12 @@ int cmd_summary(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
            "inference)\n",
            (long long)total_params, (double)total_params * 4 / 1e6, (long long)total_macs, batch, (double)act_floats * 4 / 1e6,
            (double)mem.activations / 1e6);
+    if (prof) {
+        char per[64];
+        snprintf(per, sizeof per, "forward of batch %d", batch);
+        cli_profile_print(prof, per);
+        cJSON_Delete(prof);
+    }
     return CLI_OK;
 fail:
     cn_model_destroy(m);

@@ -63,49 +63,6 @@ static void threads_per_process(const cli_global *g, int local_size)
     cn_set_num_threads(n < 1 ? 1 : n > 256 ? 256 : n);
 }
 
-/* --profile: each layer's time per training step (forward, backward), its share of the
- * step and its arithmetic rate, from the model's profile sums (the trainer pauses them while
- * it evaluates). MACs are those of the planned batch (the training batch after fit). */
-static cJSON *profile_json(const cn_model *m)
-{
-    cJSON *arr = cJSON_CreateArray();
-    int n = cn_model_layer_count(m);
-    for (int i = 0; i < n; i++) {
-        cn_layer_info li;
-        cn_model_layer(m, i, &li);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", li.name);
-        cJSON_AddStringToObject(o, "type", li.type);
-        cJSON_AddNumberToObject(o, "forward_calls", (double)li.forward_calls);
-        cJSON_AddNumberToObject(o, "backward_calls", (double)li.backward_calls);
-        cJSON_AddNumberToObject(o, "forward_ms", li.forward_calls ? 1e3 * li.forward_s / (double)li.forward_calls : 0);
-        cJSON_AddNumberToObject(o, "backward_ms", li.backward_calls ? 1e3 * li.backward_s / (double)li.backward_calls : 0);
-        cJSON_AddNumberToObject(o, "macs", (double)li.macs);
-        cJSON_AddItemToArray(arr, o);
-    }
-    return arr;
-}
-
-static double jnum(const cJSON *o, const char *k) { return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, k)); }
-
-static void profile_print(const cJSON *arr)
-{
-    double total = 0;
-    const cJSON *o;
-    cJSON_ArrayForEach(o, arr) total += jnum(o, "forward_ms") + jnum(o, "backward_ms");
-    printf("\nprofile (mean ms per training step; GFLOP/s = 2 x MACs / forward time, forward + backward = 3x):\n");
-    printf("%-20s %-22s %10s %10s %7s %9s %9s\n", "layer", "type", "fwd_ms", "bwd_ms", "share", "fwd_GF/s", "f+b_GF/s");
-    cJSON_ArrayForEach(o, arr) {
-        double f = jnum(o, "forward_ms"), b = jnum(o, "backward_ms"), macs = jnum(o, "macs");
-        char gf[16] = "-", gfb[16] = "-";
-        if (macs > 0 && f > 0) snprintf(gf, sizeof gf, "%.1f", 2 * macs / (f * 1e6));
-        if (macs > 0 && f + b > 0 && jnum(o, "backward_calls") > 0) snprintf(gfb, sizeof gfb, "%.1f", 6 * macs / ((f + b) * 1e6));
-        printf("%-20s %-22s %10.3f %10.3f %6.1f%% %9s %9s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name")),
-               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "type")), f, b, total > 0 ? 100 * (f + b) / total : 0, gf, gfb);
-    }
-    printf("%-20s %-22s %10s %10s %7s  %.3f ms per step in the layers\n", "total", "", "", "", "", total);
-}
-
 static cJSON *history_json(const cn_epoch_record *h, int64_t n)
 {
     cJSON *a = cJSON_CreateArray();
@@ -319,7 +276,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     cn_model_set_profiling(m, profile);
     if (st == CN_OK) st = cn_trainer_fit(t, fit_train, fit_val);
     cn_model_set_profiling(m, 0);
-    cJSON *prof = st == CN_OK && profile && rank == 0 ? profile_json(m) : NULL;
+    cJSON *prof = st == CN_OK && profile && rank == 0 ? cli_profile_json(m) : NULL;
     int64_t eb = eval_batch ? eval_batch : batch;
     if (st == CN_OK && test) st = cn_evaluate_sharded(m, test, (eb + procs - 1) / procs, comm, &final);
     if (st == CN_OK && out) {
@@ -389,7 +346,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
             printf("test (%s): loss %.4f  top-1 %.2f%%%s", cn_dataset_info_of(test)->name, final.loss, 100 * final.top1,
                    isfinite(final.top5) ? "" : "\n");
         if (test && isfinite(final.top5)) printf("  top-5 %.2f%%\n", 100 * final.top5);
-        if (prof) profile_print(prof);
+        if (prof) cli_profile_print(prof, "training step");
         if (out) printf("run directory: %s (log.jsonl, checkpoint.safetensors, weights.safetensors%s)\n", out, test ? ", metrics.json" : "");
         if (comm && ds.steps)
             printf("data parallel: %d processes x %d threads, batch %d (%d each); %lld gradient floats in %d buckets per step; "
