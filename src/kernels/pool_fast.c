@@ -126,6 +126,52 @@ static void simple_plane(const pool_job *j, int64_t p)
     }
 }
 
+/* Max pooling, values only (inference), 1D or 2D windows of any stride and padding: per output
+ * row, the outputs whose window lies inside the input's width take the branch-free scan over
+ * whole rows of outputs (tap by tap, in the reference's order); the few at the edges scan
+ * their clipped window one by one. A window with no tap inside the input gives 0, as in the
+ * reference. */
+static void max_values_plane(const pool_job *j, int64_t p)
+{
+    const pbox *b = &j->b;
+    const float *xp = j->in + p * b->in_plane;
+    float *yp = j->out + p * b->out_plane;
+    const int64_t ow = b->out[2], s2 = b->s[2], k2 = b->k[2], pb2 = b->pb[2], W = b->in[2];
+    /* interior outputs [c0, c1): o*s2 - pb2 >= 0 and o*s2 - pb2 + k2 <= W */
+    int64_t c0 = (pb2 + s2 - 1) / s2, c1 = W - k2 + pb2 >= 0 ? (W - k2 + pb2) / s2 + 1 : 0;
+    c0 = c0 < ow ? c0 : ow;
+    c1 = c1 < c0 ? c0 : c1 > ow ? ow : c1;
+    for (int64_t o1 = 0; o1 < b->out[1]; o1++) {
+        const pspan w1 = pspan_of(b, 1, o1);
+        float *y = yp + o1 * ow;
+        for (int64_t o2 = 0; o2 < ow; o2++) {
+            if (o2 == c0 && w1.lo < w1.hi) o2 = c1; /* the interior is done below */
+            if (o2 >= ow) break;
+            const pspan w2 = pspan_of(b, 2, o2);
+            float best = 0.0f;
+            int any = 0;
+            for (int64_t a1 = w1.lo; a1 < w1.hi; a1++)
+                for (int64_t a2 = w2.lo; a2 < w2.hi; a2++) {
+                    const float v = xp[(w1.st + a1) * W + w2.st + a2];
+                    best = any ? max_scan(best, v) : v;
+                    any = 1;
+                }
+            y[o2] = best;
+        }
+        if (w1.lo >= w1.hi || c0 >= c1) continue;
+        for (int64_t a1 = w1.lo; a1 < w1.hi; a1++) {
+            const float *row = xp + (w1.st + a1) * W - pb2;
+            for (int64_t a2 = 0; a2 < k2; a2++) {
+                const float *src = row + a2;
+                if (a1 == w1.lo && a2 == 0)
+                    for (int64_t o2 = c0; o2 < c1; o2++) y[o2] = src[o2 * s2];
+                else
+                    for (int64_t o2 = c0; o2 < c1; o2++) y[o2] = max_scan(y[o2], src[o2 * s2]);
+            }
+        }
+    }
+}
+
 static void pool_planes(void *ctx, int64_t p0, int64_t p1)
 {
     const pool_job *j = ctx;
@@ -135,6 +181,10 @@ static void pool_planes(void *ctx, int64_t p0, int64_t p1)
     for (int64_t p = p0; p < p1; p++) {
         if (easy) {
             simple_plane(j, p);
+            continue;
+        }
+        if (j->op == MAX_FWD && !j->argmax && b->in[0] == 1 && b->k[0] == 1) {
+            max_values_plane(j, p);
             continue;
         }
         if (j->op == MAX_BWD) {

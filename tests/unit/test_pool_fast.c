@@ -6,7 +6,8 @@
  * within 2e-6 absolute (a missing or doubled tap is off by ~0.1). Geometries (one per
  * line: "ndim n c in... k... s... pb... pe... ceil include_pad dilation") cover 1D/2D/3D,
  * padding, ceil mode, count_include_pad, windows hanging past the input, and a dilated one
- * (the reference path); inputs include ties and NaN. Also at 1 and 2 threads. */
+ * (the reference path); inputs include ties and NaN. Also at 1 and 2 threads, and max pooling
+ * without an argmax (inference: a separate values-only scan, which must give the same bits). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,8 @@ static const char *const lines[] = {
     "2 2 3 8 8 2 2 2 2 0 0 0 0 0 0 1",     "2 1 2 9 7 3 3 2 2 1 1 1 1 0 0 1",  "2 2 2 7 9 3 2 2 3 1 0 1 1 1 0 1",
     "2 1 3 7 7 3 3 2 2 1 1 1 1 1 1 1",     "1 2 3 20 4 3 1 2 1 0 1",        "3 1 2 5 6 7 2 3 2 2 1 2 1 0 1 0 1 0 0 0 1",
     "2 8 16 28 28 2 2 2 2 0 0 0 0 0 0 1", "2 2 3 9 9 3 3 2 2 1 1 1 1 0 0 2",  "2 1 1 5 5 5 5 1 1 0 0 0 0 0 1 1",
+    "2 2 4 16 16 3 3 2 2 1 1 1 1 0 0 1", /* ResNet's stem pool (3x3, stride 2, pad 1) */
+    "2 1 3 13 13 2 2 1 1 0 0 1 1 0 0 1", /* yolov3-tiny's last pool (2x2, stride 1, padded at the end) */
 };
 
 static int parse(cn_pool_geom *g, const char *line)
