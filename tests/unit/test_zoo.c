@@ -2,9 +2,10 @@
  * learnable parameters (the published figure where there is one, else the arithmetic written
  * in the file's header, which tests/fixtures/zoo/torch_counts.py reproduces in torch.nn: see
  * torch_counts.txt), has no dead ends (every layer but the loss feeds another), and produces the
- * expected shapes. The smaller ones also run a training forward and backward (every parameter
- * tensor must receive a gradient) and most of them a gradient step on one batch that must lower
- * the loss. A model file without a line here fails the test.
+ * expected shapes. Every model also runs a training forward and backward at some input size
+ * (every parameter tensor must receive a gradient), most of them a gradient step on one batch
+ * that must lower the loss, and an inference with memory reuse (CN_PLAN_REUSE) that must give
+ * the same prediction. A model file without a line here fails the test.
  *
  * Memory and time: the large networks are planned for inference at batch 1 (no gradients, no
  * caches), one model at a time: VGG-19 holds 575 MB of parameters and ~126 MB of activations;
