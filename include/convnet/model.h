@@ -81,7 +81,7 @@ cn_status cn_model_save(const cn_model *m, const char *path); /* atomic */
 cn_status cn_model_share(cn_model **out, const cn_model *src);
 
 /* ---- planning ------------------------------------------------------------------------- */
-enum { CN_PLAN_INFER = 0, CN_PLAN_TRAIN = 1, CN_PLAN_REUSE = 2 };
+enum { CN_PLAN_INFER = 0, CN_PLAN_TRAIN = 1, CN_PLAN_REUSE = 2, CN_PLAN_NO_INPUT_GRAD = 4 };
 /* Infer every shape for this batch size, allocate parameters (first plan only) and the arena
  * (activations, and with CN_PLAN_TRAIN caches and gradients). Errors name the layer, its
  * inputs and their shapes.
@@ -89,7 +89,11 @@ enum { CN_PLAN_INFER = 0, CN_PLAN_TRAIN = 1, CN_PLAN_REUSE = 2 };
  * alive at the same time share memory — an output lives from its layer's forward to its last
  * reader's — so the activations take the peak of the live set instead of the sum. Only the
  * outputs nothing reads (the model's outputs; a trailing loss layer's input counts as one)
- * survive a forward: cn_model_layer_output refuses the others. */
+ * survive a forward: cn_model_layer_output refuses the others.
+ * CN_PLAN_NO_INPUT_GRAD (with CN_PLAN_TRAIN; the trainer uses it): backward does not compute
+ * the gradient with respect to the model's input layers where the layer reading them can skip
+ * it (convolutions, dense: the first layer's backward-data pass); parameter gradients are
+ * the same bits, and cn_model_input_grad returns NULL. */
 cn_status cn_model_plan(cn_model *m, int64_t batch, int flags);
 /* Bytes of the planned arena by purpose (requires a plan). activations: what the outputs
  * take (with CN_PLAN_REUSE the shared region); activations_sum: the sum of every layer's
@@ -122,7 +126,8 @@ cn_status cn_model_layer_output(const cn_model *m, const char *name, const float
  * backward starts from dL/dL = 1. Accumulates into the parameter gradients (call
  * cn_model_zero_grad first). Requires a training forward. */
 cn_status cn_model_backward(cn_model *m, const float *dy);
-/* Gradient with respect to the (first) input, after backward. */
+/* Gradient with respect to the (first) input, after backward; NULL unless planned with
+ * CN_PLAN_TRAIN and without CN_PLAN_NO_INPUT_GRAD. */
 const float *cn_model_input_grad(const cn_model *m);
 void cn_model_zero_grad(cn_model *m);
 /* The training step counter: run-time randomness (dropout masks, pooling samples) is drawn

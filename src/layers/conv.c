@@ -121,7 +121,7 @@ static const cn_opt_spec tiled_opts[] = {
 #define CONV_OPS(ident, nm, sum, table, planfn)                                                                        \
     const cn_layer_ops ident = {.name = nm, .summary = sum, .min_inputs = 1, .max_inputs = 1, .opts = table,          \
                                 .cfg_size = sizeof(conv_cfg), .state_size = sizeof(conv_state), .check = check,       \
-                                .plan = planfn, .forward = forward, .backward = backward}
+                                .plan = planfn, .forward = forward, .backward = backward, .dx_optional = 1}
 
 CONV_OPS(cn_layer_conv, "conv", "convolution, 1D/2D/3D from the input's rank (groups/depthwise, dilation, padding modes, flip)",
          conv_opts, plan_conv);

@@ -68,5 +68,5 @@ static void backward(cn_layer *l, const cn_layer_run *r)
 const cn_layer_ops cn_layer_dense = {
     .name = "dense", .summary = "fully connected layer (any input rank, read as N x features)",
     .min_inputs = 1, .max_inputs = 1, .opts = opts, .cfg_size = sizeof(dense_cfg), .state_size = sizeof(dense_state),
-    .check = check, .plan = plan, .forward = forward, .backward = backward,
+    .check = check, .plan = plan, .forward = forward, .backward = backward, .dx_optional = 1,
 };

@@ -139,6 +139,8 @@ typedef struct cn_layer_ops {
     int min_inputs, max_inputs;
     int is_loss;             /* a loss: output is the scalar loss (shape 1), reads r->target, and
                                 is skipped by forwards without targets */
+    int dx_optional;         /* backward accepts r->dx[k] == NULL and then skips that input's
+                                gradient (CN_PLAN_NO_INPUT_GRAD passes NULL for model inputs) */
     const cn_opt_spec *opts; /* terminated by {NULL} */
     size_t cfg_size, state_size;
     cn_status (*check)(cn_layer *l); /* options alone; may be NULL */

@@ -133,6 +133,7 @@ static void backward(cn_layer *l, const cn_layer_run *r)
 
 const cn_layer_ops cn_layer_separable_conv = {
     .name = "separable_conv",
+    .dx_optional = 1,
     .summary = "depthwise-separable convolution: depthwise k x k, then pointwise 1x1 (1D/2D/3D)",
     .min_inputs = 1,
     .max_inputs = 1,

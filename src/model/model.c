@@ -779,7 +779,11 @@ cn_status cn_model_backward(cn_model *m, const float *dy)
         cn_layer_run r;
         layer_run(m, nd, &r, 1);
         r.dy = cn_arena_at(&m->arena, nd->grad_off);
-        for (int k = 0; k < nd->n_in; k++) r.dx[k] = cn_arena_at(&m->arena, m->nodes[nd->in_idx[k]].grad_off);
+        for (int k = 0; k < nd->n_in; k++) {
+            const cn_node *src = &m->nodes[nd->in_idx[k]];
+            const int skip = (m->flags & CN_PLAN_NO_INPUT_GRAD) && is_input(src) && nd->layer.ops->dx_optional;
+            r.dx[k] = skip ? NULL : cn_arena_at(&m->arena, src->grad_off);
+        }
         double t0 = m->profiling ? cn_now_s() : 0;
         nd->layer.ops->backward(&nd->layer, &r);
         if (m->profiling) nd->prof_s[1] += cn_now_s() - t0, nd->prof_calls[1]++;
@@ -791,7 +795,7 @@ cn_status cn_model_backward(cn_model *m, const float *dy)
 
 const float *cn_model_input_grad(const cn_model *m)
 {
-    if (!m || !m->planned || !(m->flags & CN_PLAN_TRAIN)) return NULL;
+    if (!m || !m->planned || !(m->flags & CN_PLAN_TRAIN) || (m->flags & CN_PLAN_NO_INPUT_GRAD)) return NULL;
     for (int oi = 0; oi < m->n; oi++)
         if (is_input(&m->nodes[m->order[oi]])) return cn_arena_at(&m->arena, m->nodes[m->order[oi]].grad_off);
     return NULL;

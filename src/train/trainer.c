@@ -123,7 +123,7 @@ static cn_status create_local(cn_trainer **out, cn_model *m, const cn_train_conf
     }
     if ((st = cn_optim_config_check(&cfg->optim)) != CN_OK) return st;
     if ((st = cn_schedule_config_check(&cfg->schedule)) != CN_OK) return st;
-    if ((st = cn_model_plan(m, cfg->batch / procs, CN_PLAN_TRAIN)) != CN_OK) return st;
+    if ((st = cn_model_plan(m, cfg->batch / procs, CN_PLAN_TRAIN | CN_PLAN_NO_INPUT_GRAD)) != CN_OK) return st;
     if (cfg->init && (st = cn_model_init(m, cfg->seed)) != CN_OK) return st;
     cn_trainer *t = cn_calloc(1, sizeof *t, "trainer");
     if (!t) return CN_STATUS_NOMEM;
@@ -494,7 +494,7 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
                               (long long)info->n, (long long)c->batch);
     }
     int64_t planned = t->local_batch;
-    if (st == CN_OK) st = cn_model_plan(t->m, planned, CN_PLAN_TRAIN);
+    if (st == CN_OK) st = cn_model_plan(t->m, planned, CN_PLAN_TRAIN | CN_PLAN_NO_INPUT_GRAD);
     if (comm) st = comm->agree(comm->self, st);
     if (st != CN_OK) {
         cn_loader_destroy(ld);
@@ -525,7 +525,7 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
             }
             int64_t count = b.count;
             if (count && count != planned) {
-                if ((st = cn_model_plan(t->m, count, CN_PLAN_TRAIN)) != CN_OK) goto done;
+                if ((st = cn_model_plan(t->m, count, CN_PLAN_TRAIN | CN_PLAN_NO_INPUT_GRAD)) != CN_OK) goto done;
                 planned = count;
             }
             double loss = NAN;
@@ -626,7 +626,7 @@ cn_status cn_trainer_fit(cn_trainer *t, const cn_dataset *train, const cn_datase
             rec.val_loss = vm.loss;
             rec.val_acc = vm.top1;
             cn_metrics_free(&vm);
-            if ((st = cn_model_plan(t->m, t->local_batch, CN_PLAN_TRAIN)) != CN_OK) goto done;
+            if ((st = cn_model_plan(t->m, t->local_batch, CN_PLAN_TRAIN | CN_PLAN_NO_INPUT_GRAD)) != CN_OK) goto done;
             planned = t->local_batch;
             /* plateau schedules and early stopping watch the validation metric */
             double metric = classes ? rec.val_acc : -rec.val_loss;

@@ -182,6 +182,38 @@ static void test_profiling(void)
     cn_model_destroy(m);
 }
 
+/* CN_PLAN_NO_INPUT_GRAD: the parameter gradients have the same bits as with the input's
+ * gradient computed, and cn_model_input_grad says there is none */
+static void test_no_input_grad(void)
+{
+    cn_model *m;
+    CHECK_OK(cn_model_parse(&m, lenet_like, "lenet.cfg"));
+    static float x[2 * 144], dy[1000], g0[1000];
+    for (int i = 0; i < 2 * 144; i++) x[i] = (float)((i * 37) % 11) / 11.0f;
+    for (int i = 0; i < 1000; i++) dy[i] = (float)((i * 13) % 7) / 7.0f - 0.5f;
+    int64_t ng = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        CHECK_OK(cn_model_plan(m, 2, CN_PLAN_TRAIN | (pass ? CN_PLAN_NO_INPUT_GRAD : 0)));
+        if (!pass) CHECK_OK(cn_model_init(m, 3));
+        cn_model_zero_grad(m);
+        CHECK_OK(cn_model_forward(m, x, 1));
+        CHECK_OK(cn_model_backward(m, dy));
+        CHECK((cn_model_input_grad(m) != NULL) == !pass);
+        int64_t k = 0;
+        for (int i = 0; i < cn_model_param_count(m); i++) {
+            cn_param p;
+            CHECK_OK(cn_model_param(m, i, &p));
+            for (int64_t j = 0; j < cn_shape_numel(&p.shape) && k < 1000; j++, k++) {
+                if (!pass) g0[k] = p.grad[j];
+                else CHECK_MSG(g0[k] == p.grad[j], "%s[%lld] differs without the input gradient", p.name, (long long)j);
+            }
+        }
+        if (!pass) ng = k;
+        else CHECK(k == ng && k > 100);
+    }
+    cn_model_destroy(m);
+}
+
 static void test_init(void)
 {
     cn_model *a;
@@ -271,6 +303,7 @@ int main(void)
     RUN(test_builder_matches_file);
     RUN(test_state_errors);
     RUN(test_profiling);
+    RUN(test_no_input_grad);
     RUN(test_init);
     RUN(test_bad_model_files);
     return cn_test_finish();

@@ -251,7 +251,7 @@ static cn_status bench_net(const char *name, const char *text, int64_t sample, i
     res->train_batch = train_batch, res->infer_batch = infer_batch;
     const int64_t nmax = train_batch > infer_batch ? train_batch : infer_batch;
     if ((st = cn_model_parse(&m, text, name)) != CN_OK) goto done;
-    if ((st = cn_model_plan(m, train_batch, CN_PLAN_TRAIN)) != CN_OK) goto done;
+    if ((st = cn_model_plan(m, train_batch, CN_PLAN_TRAIN | CN_PLAN_NO_INPUT_GRAD)) != CN_OK) goto done;
     if ((st = cn_model_init(m, 1)) != CN_OK) goto done;
     x = cn_malloc((size_t)(nmax * sample) * 4, "bench data");
     t = cn_malloc((size_t)nmax * 4, "bench targets");
