@@ -543,6 +543,11 @@ cn_status cn_model_plan(cn_model *m, int64_t batch, int flags)
         return cn_set_error(CN_STATUS_INVALID_ARG, "model: batch size %lld is not in 1..%lld", (long long)batch,
                             (long long)CN_MAX_DIM_EXTENT);
     if (m->n == 0) return cn_set_error(CN_STATUS_INVALID_STATE, "model: it has no layers");
+    const int known = CN_PLAN_TRAIN | CN_PLAN_REUSE | CN_PLAN_NO_INPUT_GRAD;
+    if (flags & ~known)
+        return cn_set_error(CN_STATUS_INVALID_ARG, "model: plan flags 0x%x have unknown bits 0x%x (known: CN_PLAN_TRAIN, "
+                                                   "CN_PLAN_REUSE, CN_PLAN_NO_INPUT_GRAD)",
+                            (unsigned)flags, (unsigned)(flags & ~known));
     m->planned = 0;
     m->forward_train_done = 0;
     if ((st = resolve_graph(m)) != CN_OK) return st;

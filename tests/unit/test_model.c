@@ -133,6 +133,7 @@ static void test_state_errors(void)
     CHECK_ERR(cn_model_forward(m, x, 0), CN_STATUS_INVALID_STATE, "not planned");
     CHECK_ERR(cn_model_init(m, 1), CN_STATUS_INVALID_STATE, "not planned");
     CHECK_ERR(cn_model_plan(m, 0, CN_PLAN_INFER), CN_STATUS_INVALID_ARG, "batch size 0");
+    CHECK_ERR(cn_model_plan(m, 1, 64 | CN_PLAN_TRAIN), CN_STATUS_INVALID_ARG, "unknown bits 0x40");
     CHECK_OK(cn_model_plan(m, 1, CN_PLAN_INFER));
     CHECK_ERR(cn_model_forward(m, x, 1), CN_STATUS_INVALID_STATE, "CN_PLAN_TRAIN");
     CHECK_ERR(cn_model_backward(m, dy), CN_STATUS_INVALID_STATE, "training forward");
