@@ -83,13 +83,32 @@ static void draw_box(cn_image *im, int ox, int oy, int tw, int th, const cn_box 
 static const unsigned char white[3] = {255, 255, 255};
 
 /* ================================ segmentation ============================================ */
+/* a recipe of both experiments: model, data size, Adam with a cosine decay per step */
 typedef struct {
     const char *model;
     int size;                /* input side */
     int64_t n_train, n_test; /* samples */
     int64_t epochs, batch;
     double lr;
-} seg_recipe;
+} vision_recipe;
+
+/* Adam at r's lr, cosine per step over the whole run down to 1% of it; *steps gets the run's
+ * optimizer steps */
+static cn_train_config recipe_config(const exp_ctx *x, const vision_recipe *r, int64_t *steps)
+{
+    cn_train_config tc = cn_train_defaults();
+    tc.batch = r->batch;
+    tc.epochs = r->epochs;
+    tc.seed = x->seed;
+    tc.checkpoint_epochs = x->quick ? 0 : 1;
+    tc.optim = cn_optim_defaults(CN_OPTIM_ADAM);
+    *steps = r->epochs * (r->n_train / r->batch);
+    tc.schedule = cn_schedule_defaults(CN_SCHED_COSINE, r->lr);
+    tc.schedule.unit = CN_SCHED_PER_STEP;
+    tc.schedule.t_max = *steps;
+    tc.schedule.eta_min = r->lr * 0.01;
+    return tc;
+}
 
 /* argmax over the classes of logits (n, k, h*w) into mask (n, h*w) */
 static void argmax_classes(unsigned char *mask, const float *logits, int64_t n, int k, int64_t hw)
@@ -166,8 +185,8 @@ cn_status exp_segmentation(exp_ctx *x)
     /* full: unet-tiny (unet-small at half width: a quarter of the MACs) at 64 x 64 on 12,000
      * generated training images seen 6 times, Adam 2e-3 with a cosine decay per step;
      * quick: the same at 32 x 32 on 3,000 images, 2 epochs */
-    seg_recipe r = x->quick ? (seg_recipe){"unet-tiny", 32, 3000, 100, 2, 16, 3e-3}
-                            : (seg_recipe){"unet-tiny", 64, 12000, 400, 6, 16, 2e-3};
+    vision_recipe r = x->quick ? (vision_recipe){"unet-tiny", 32, 3000, 100, 2, 16, 3e-3}
+                            : (vision_recipe){"unet-tiny", 64, 12000, 400, 6, 16, 2e-3};
     char spec[256], shape[32];
     snprintf(spec, sizeof spec, "synthetic-seg:channels=1,size=%d,n=%lld,test=%lld", r.size, (long long)r.n_train,
              (long long)r.n_test);
@@ -181,17 +200,8 @@ cn_status exp_segmentation(exp_ctx *x)
     if (st == CN_OK) st = cn_model_set_option(m, "image", "shape", shape);
     if (st == CN_OK) st = cn_dataset_open(&train, &test, spec);
     if (st != CN_OK) goto done;
-    cn_train_config tc = cn_train_defaults();
-    tc.batch = r.batch;
-    tc.epochs = r.epochs;
-    tc.seed = x->seed;
-    tc.checkpoint_epochs = x->quick ? 0 : 1;
-    tc.optim = cn_optim_defaults(CN_OPTIM_ADAM);
-    int64_t steps = r.epochs * (r.n_train / r.batch);
-    tc.schedule = cn_schedule_defaults(CN_SCHED_COSINE, r.lr);
-    tc.schedule.unit = CN_SCHED_PER_STEP;
-    tc.schedule.t_max = steps;
-    tc.schedule.eta_min = r.lr * 0.01;
+    int64_t steps;
+    cn_train_config tc = recipe_config(x, &r, &steps);
 
     exp_printf(x, "Segmentation: %s on synthetic shapes%s\n", r.model, x->quick ? " -- QUICK RUN, not the full recipe" : "");
     exp_printf(x, "data: %s (gray, up to 4 shapes, noise 0.05; test = held-out part)\n", spec);
@@ -244,13 +254,6 @@ done:
 }
 
 /* ================================ detection =============================================== */
-typedef struct {
-    const char *model;
-    int size;
-    int64_t n_train, n_test;
-    int64_t epochs, batch;
-    double lr;
-} det_recipe;
 
 enum { DET_BOXES = 2, DET_CLASSES = 3, DET_MAX_BOXES = 8 };
 
@@ -420,8 +423,8 @@ cn_status exp_detection(exp_ctx *x)
     /* full: yolo-conv (yolo.cfg's backbone with a conv head, 8x8 grid) at 64 x 64 on 10,000
      * generated canvases seen 6 times, Adam 2e-3, 2% linear warmup then cosine per step;
      * quick: the same at 32 x 32 (4x4 grid) on 2,000 canvases, 3 epochs */
-    det_recipe r = x->quick ? (det_recipe){"yolo-conv", 32, 2000, 100, 3, 16, 2e-3}
-                            : (det_recipe){"yolo-conv", 64, 10000, 400, 6, 16, 2e-3};
+    vision_recipe r = x->quick ? (vision_recipe){"yolo-conv", 32, 2000, 100, 3, 16, 2e-3}
+                            : (vision_recipe){"yolo-conv", 64, 10000, 400, 6, 16, 2e-3};
     char spec[256], shape[32];
     /* objects scale with the canvas: 12..32 pixels at 64 */
     snprintf(spec, sizeof spec, "synthetic-det:channels=1,size=%d,n=%lld,test=%lld,min_size=%d,max_size=%d", r.size,
@@ -443,17 +446,8 @@ cn_status exp_detection(exp_ctx *x)
                           spec, ti->num_classes, (long long)(ti->target.ndim ? ti->target.dim[0] : 0), DET_CLASSES, DET_MAX_BOXES);
         goto done;
     }
-    cn_train_config tc = cn_train_defaults();
-    tc.batch = r.batch;
-    tc.epochs = r.epochs;
-    tc.seed = x->seed;
-    tc.checkpoint_epochs = x->quick ? 0 : 1;
-    tc.optim = cn_optim_defaults(CN_OPTIM_ADAM);
-    int64_t steps = r.epochs * (r.n_train / r.batch);
-    tc.schedule = cn_schedule_defaults(CN_SCHED_COSINE, r.lr);
-    tc.schedule.unit = CN_SCHED_PER_STEP;
-    tc.schedule.t_max = steps;
-    tc.schedule.eta_min = r.lr * 0.01;
+    int64_t steps;
+    cn_train_config tc = recipe_config(x, &r, &steps);
     tc.schedule.warmup = steps / 50 > 0 ? steps / 50 : 1;
 
     exp_printf(x, "Detection: %s (YOLO-v1 loss, 2 boxes per cell, 3 classes) on synthetic canvases%s\n", r.model,
