@@ -78,6 +78,12 @@ typedef enum cn_conv_algo {
                               (AUTO's choice per pass where images are small) */
     CN_CONV_ALGO_ROWS,     /* implicit GEMM with single-row micro-kernels in every pass (AUTO's
                               choice for depthwise and few channels per group) */
+    CN_CONV_ALGO_WINOGRAD, /* Winograd F(2x2, 3x3) for the forward and backward-data passes of 2D
+                              3x3 layers with stride 1, dilation 1, zero pads <= 2, one group,
+                              cross-correlation (AUTO's choice there when the layer is large
+                              enough to pay for the transforms); other geometries and the
+                              weight gradient run as under AUTO. Its rounding error is bounded
+                              differently from the direct methods': see conv_wino.c */
     CN_CONV_ALGO_COUNT_
 } cn_conv_algo;
 
@@ -166,7 +172,7 @@ int64_t cn_tiled_macs(const cn_conv_geom *g);
  * locally connected and tiled kernels need none. */
 size_t cn_conv_scratch_floats(const cn_conv_geom *g);
 /* The algorithm the fast kernels use for g in the forward pass (never AUTO), and a
- * short name for an algorithm ("auto", "ref", "gemm", "packed", "rows"). */
+ * short name for an algorithm ("auto", "ref", "gemm", "packed", "rows", "winograd"). */
 cn_conv_algo cn_conv_algo_chosen(const cn_conv_geom *g);
 const char *cn_conv_algo_name(cn_conv_algo a);
 

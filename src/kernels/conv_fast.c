@@ -26,7 +26,24 @@ static cn_conv_algo auto_algo(const cn_conv_geom *g)
     return CN_CONV_ALGO_GEMM;
 }
 
+static void plan_engine(cf_plan *p, const cn_conv_geom *g);
+
 void cf_plan_init(cf_plan *p, const cn_conv_geom *g)
+{
+    /* WINOGRAD: the passes Winograd cannot run are planned as under AUTO */
+    cn_conv_geom ga;
+    const int want = g->algo == CN_CONV_ALGO_WINOGRAD;
+    if (want) {
+        ga = *g;
+        ga.algo = CN_CONV_ALGO_AUTO;
+        g = &ga;
+    }
+    plan_engine(p, g);
+    if (p->algo == CN_CONV_ALGO_REF || p->dense || (g->family != 0)) return;
+    p->wino = want ? cf_wino_fits(p) : g->algo == CN_CONV_ALGO_AUTO && cf_wino_pays(p);
+}
+
+static void plan_engine(cf_plan *p, const cn_conv_geom *g)
 {
     memset(p, 0, sizeof *p);
     const int off = 3 - g->ndim, tr = g->transposed != 0;
@@ -179,6 +196,7 @@ size_t cn_conv_scratch_floats(const cn_conv_geom *g)
     size_t s = p.rows_g ? cf_rows_floats(&p) : cf_gather_floats(&p);
     size_t t = p.rows_s ? cf_rows_floats(&p) : cf_scatter_floats(&p);
     size_t u = p.rows_w ? cf_rows_floats(&p) : cf_wgrad_floats(&p);
+    if (p.wino) s = t = cf_wino_floats(&p); /* forward and backward data */
     if (t > s) s = t;
     if (u > s) s = u;
     return s;
@@ -190,12 +208,13 @@ cn_conv_algo cn_conv_algo_chosen(const cn_conv_geom *g)
     cf_plan_init(&p, g);
     if (p.algo == CN_CONV_ALGO_REF) return p.algo;
     if (p.dense) return CN_CONV_ALGO_GEMM;
+    if (p.wino) return CN_CONV_ALGO_WINOGRAD;
     return p.rows_g ? CN_CONV_ALGO_ROWS : p.packed_g ? CN_CONV_ALGO_PACKED : CN_CONV_ALGO_GEMM;
 }
 
 const char *cn_conv_algo_name(cn_conv_algo a)
 {
-    static const char *const names[CN_CONV_ALGO_COUNT_] = {"auto", "ref", "gemm", "packed", "rows"};
+    static const char *const names[CN_CONV_ALGO_COUNT_] = {"auto", "ref", "gemm", "packed", "rows", "winograd"};
     return (unsigned)a < CN_CONV_ALGO_COUNT_ ? names[a] : "unknown";
 }
 
@@ -222,6 +241,10 @@ void cn_conv_forward(float *y, const float *x, const float *w, const float *b, c
     }
     if (p.dw && cn_dw()) {
         cf_dw_forward(&p, y, x, w, b);
+        return;
+    }
+    if (p.wino) {
+        cf_wino_forward(&p, y, x, w, b, scratch);
         return;
     }
     if (!g->transposed) {
@@ -257,6 +280,10 @@ void cn_conv_backward_data(float *dx, const float *dy, const float *w, const cn_
     }
     if (p.dw && cn_dw()) {
         cf_dw_backward_data(&p, dx, dy, w);
+        return;
+    }
+    if (p.wino) {
+        cf_wino_backward_data(&p, dx, dy, w, scratch);
         return;
     }
     if (!g->transposed)

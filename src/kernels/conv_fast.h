@@ -71,6 +71,7 @@ typedef struct cf_plan {
      * before multiplying, instead of reading the planes in place with junk columns. Chosen
      * when junk would cost more than packing: small images, many rows to amortize over. */
     int packed_g, packed_s, packed_w;
+    int wino;        /* forward and backward data by Winograd F(2x2, 3x3) (conv_wino.c) */
 } cf_plan;
 
 /* ---- shared by the engines (conv_layout.c, conv_gemm.c, conv_rows.c) ---- */
@@ -191,6 +192,16 @@ void cf_bias_grad(float *db, const float *Y, int64_t n, int64_t c, int64_t posit
 void cf_dw_forward(const cf_plan *p, float *y, const float *x, const float *w, const float *b);
 void cf_dw_backward_data(const cf_plan *p, float *dx, const float *dy, const float *w);
 void cf_dw_backward_weights(const cf_plan *p, float *dw, const float *dy, const float *x);
+
+/* Winograd F(2x2, 3x3) (conv_wino.c): 2D 3x3, stride 1, dilation 1, zero pads <= 2, one
+ * group, no flip, not transposed. fits: the geometry allows it; pays: AUTO's cost estimate
+ * prefers it to the implicit GEMM. Same contracts as cf_gather (forward, no acc) and
+ * cf_scatter (backward data, accumulating). */
+int cf_wino_fits(const cf_plan *p);
+int cf_wino_pays(const cf_plan *p);
+size_t cf_wino_floats(const cf_plan *p);
+void cf_wino_forward(const cf_plan *p, float *y, const float *x, const float *w, const float *b, float *scratch);
+void cf_wino_backward_data(const cf_plan *p, float *dx, const float *dy, const float *w, float *scratch);
 
 /* the per-plane engine for single-row kernels (conv_rows.c): same contracts */
 size_t cf_rows_floats(const cf_plan *p);
