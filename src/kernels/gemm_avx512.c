@@ -30,6 +30,32 @@ static inline __mmask16 tail_mask(int64_t left)
         NN_ROW(4); NN_ROW(5); NN_ROW(6); NN_ROW(7);                                                                    \
     } while (0)
 
+/* narrow tiles (n <= 16, n <= 32): only the B vectors that hold columns are loaded and
+ * multiplied, so a short last tile (49 columns = 48 + 1) costs a third of a full one; every
+ * element still gets the same chain of FMAs (the same bits) */
+#define NN_ROW1(i) c##i##0 = _mm512_fmadd_ps(_mm512_set1_ps(ap[i]), b0, c##i##0)
+#define NN_ROW2(i)                                                                                                     \
+    do {                                                                                                               \
+        const __m512 a_ = _mm512_set1_ps(ap[i]);                                                                       \
+        c##i##0 = _mm512_fmadd_ps(a_, b0, c##i##0);                                                                    \
+        c##i##1 = _mm512_fmadd_ps(a_, b1, c##i##1);                                                                    \
+    } while (0)
+#define NN_STEP1()                                                                                                     \
+    do {                                                                                                               \
+        const float *ap = a + p * MR;                                                                                  \
+        const __m512 b0 = _mm512_maskz_loadu_ps(k0, b + boff[p]);                                                      \
+        NN_ROW1(0); NN_ROW1(1); NN_ROW1(2); NN_ROW1(3);                                                                \
+        NN_ROW1(4); NN_ROW1(5); NN_ROW1(6); NN_ROW1(7);                                                                \
+    } while (0)
+#define NN_STEP2()                                                                                                     \
+    do {                                                                                                               \
+        const float *bp = b + boff[p];                                                                                 \
+        const float *ap = a + p * MR;                                                                                  \
+        const __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_maskz_loadu_ps(k1, bp + 16);                                \
+        NN_ROW2(0); NN_ROW2(1); NN_ROW2(2); NN_ROW2(3);                                                                \
+        NN_ROW2(4); NN_ROW2(5); NN_ROW2(6); NN_ROW2(7);                                                                \
+    } while (0)
+
 #define NN_INIT(i) __m512 c##i##0, c##i##1, c##i##2;                                                                   \
     c##i##0 = c##i##1 = c##i##2 = (bias && !acc && i < m) ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps()
 
@@ -55,6 +81,10 @@ static void nn(int64_t k, const float *a, const float *b, const int64_t *boff, f
     if (n == NR) {
         for (int64_t p = 0; p < k; p++)
             NN_STEP(_mm512_loadu_ps(bp), _mm512_loadu_ps(bp + 16), _mm512_loadu_ps(bp + 32));
+    } else if (n <= 16) {
+        for (int64_t p = 0; p < k; p++) NN_STEP1();
+    } else if (n <= 32) {
+        for (int64_t p = 0; p < k; p++) NN_STEP2();
     } else {
         for (int64_t p = 0; p < k; p++)
             NN_STEP(_mm512_maskz_loadu_ps(k0, bp), _mm512_maskz_loadu_ps(k1, bp + 16), _mm512_maskz_loadu_ps(k2, bp + 32));
@@ -70,6 +100,26 @@ static void nn(int64_t k, const float *a, const float *b, const int64_t *boff, f
         c##i##0 = _mm512_fmadd_ps(a_, b0, c##i##0);                                                                    \
         c##i##1 = _mm512_fmadd_ps(a_, b1, c##i##1);                                                                    \
         c##i##2 = _mm512_fmadd_ps(a_, b2, c##i##2);                                                                    \
+    } while (0)
+#define NA_ROW1(i) c##i##0 = _mm512_fmadd_ps(_mm512_set1_ps(a##i[p]), b0, c##i##0)
+#define NA_ROW2(i)                                                                                                     \
+    do {                                                                                                               \
+        const __m512 a_ = _mm512_set1_ps(a##i[p]);                                                                     \
+        c##i##0 = _mm512_fmadd_ps(a_, b0, c##i##0);                                                                    \
+        c##i##1 = _mm512_fmadd_ps(a_, b1, c##i##1);                                                                    \
+    } while (0)
+#define NA_STEP1()                                                                                                     \
+    do {                                                                                                               \
+        const __m512 b0 = _mm512_maskz_loadu_ps(k0, b + boff[p]);                                                      \
+        NA_ROW1(0); NA_ROW1(1); NA_ROW1(2); NA_ROW1(3);                                                                \
+        NA_ROW1(4); NA_ROW1(5); NA_ROW1(6); NA_ROW1(7);                                                                \
+    } while (0)
+#define NA_STEP2()                                                                                                     \
+    do {                                                                                                               \
+        const float *bp = b + boff[p];                                                                                 \
+        const __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_maskz_loadu_ps(k1, bp + 16);                                \
+        NA_ROW2(0); NA_ROW2(1); NA_ROW2(2); NA_ROW2(3);                                                                \
+        NA_ROW2(4); NA_ROW2(5); NA_ROW2(6); NA_ROW2(7);                                                                \
     } while (0)
 #define NA_STEP(LOAD0, LOAD1, LOAD2)                                                                                   \
     do {                                                                                                               \
@@ -91,6 +141,10 @@ static void nn_a(int64_t k, const float *a, int64_t lda, const float *b, const i
     if (n == NR) {
         for (int64_t p = 0; p < k; p++)
             NA_STEP(_mm512_loadu_ps(bp), _mm512_loadu_ps(bp + 16), _mm512_loadu_ps(bp + 32));
+    } else if (n <= 16) {
+        for (int64_t p = 0; p < k; p++) NA_STEP1();
+    } else if (n <= 32) {
+        for (int64_t p = 0; p < k; p++) NA_STEP2();
     } else {
         for (int64_t p = 0; p < k; p++)
             NA_STEP(_mm512_maskz_loadu_ps(k0, bp), _mm512_maskz_loadu_ps(k1, bp + 16), _mm512_maskz_loadu_ps(k2, bp + 32));

@@ -204,6 +204,26 @@ static void test_single_row_kernels(void)
                     }
                 CHECK_MSG(ok, "nn_a (%s) m%d n%d", o->isa, m, n);
             }
+        /* a tile of n columns (narrow kernels take the short ones) gives the bits of the same
+         * columns in a full tile, with and without accumulation, through nn and nn_a */
+        for (int n = 1; n <= o->nr; n++) {
+            const int64_t k = 29;
+            float a[8 * 29], ap[8 * 29], b[29 * 64], full[8 * 64], part[8 * 64], fa[8 * 64], pa[8 * 64];
+            int64_t boff[29];
+            cn_rng_fill_uniform(&r, a, 8 * 29, -1, 1);
+            cn_rng_fill_uniform(&r, b, 29 * 64, -1, 1);
+            cn_rng_fill_uniform(&r, full, 8 * 64, -1, 1);
+            for (int64_t q = 0; q < k; q++) boff[q] = q * 64;
+            cn_gemm_pack_a(ap, a, 29, 1, o->mr, k, o->mr);
+            memcpy(part, full, sizeof full);
+            o->nn(k, ap, b, boff, full, 64, o->mr, o->nr, NULL, 1);
+            o->nn(k, ap, b, boff, part, 64, o->mr, n, NULL, 1);
+            o->nn_a(k, a, 29, b, boff, fa, 64, o->mr, o->nr, NULL, 0);
+            o->nn_a(k, a, 29, b, boff, pa, 64, o->mr, n, NULL, 0);
+            int same = 1;
+            for (int i = 0; i < o->mr; i++) same &= !memcmp(full + i * 64, part + i * 64, (size_t)n * 4) && !memcmp(fa + i * 64, pa + i * 64, (size_t)n * 4);
+            CHECK_MSG(same, "nn/nn_a (%s) n%d: a narrow tile differs from the same columns of a full one", o->isa, n);
+        }
         float x[100];
         cn_rng_fill_uniform(&r, x, 100, -1, 1);
         for (int64_t n = 0; n <= 100; n += 11) {
