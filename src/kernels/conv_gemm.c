@@ -292,6 +292,27 @@ static void gather_packed_task(void *ctx, int64_t t, int slot)
 
 /* Choose the blocks of a pass: all rows and CBUF-sized column blocks, then smaller blocks
  * until there are at least two tasks per slot (or blocks cannot shrink). */
+/* row tiles: one output row (of every channel of a group) per gemm_tiles call, stored straight
+ * into S; a task takes qb rows of one image and group */
+static void gather_rows_task(void *ctx, int64_t t, int slot)
+{
+    (void)slot;
+    const gather_job *j = ctx;
+    const cf_plan *p = j->p;
+    const int64_t R = p->small[0] * p->small[1], per_img = p->groups * j->qblocks;
+    const int64_t img = t / per_img, g = (t % per_img) / j->qblocks, rb = t % j->qblocks;
+    const int64_t r0 = rb * j->qb, r1 = imin(R, r0 + j->qb);
+    const float *src = j->src + img * j->istride + g * p->cbg * j->chan;
+    const float *apanels = j->apack + g * j->apack_g;
+    const float *bias = j->bias && !j->acc ? j->bias + g * p->csg : NULL;
+    float *S0 = j->S + ((j->n0 + img) * p->cs + g * p->csg) * p->ssz;
+    for (int64_t row = r0; row < r1; row++) {
+        const int64_t q = ((row / p->small[1]) * p->U[1] + row % p->small[1]) * p->U[2];
+        gemm_tiles(&j->t, apanels, round_up(p->csg, j->t.mr), j->lda, j->K, 0, p->csg, src, j->off, q, q + p->small[2],
+                   S0 + row * p->small[2], p->ssz, bias, j->acc);
+    }
+}
+
 static void choose_blocks(int64_t rows, int64_t Q, int64_t units, int mr, int nr, int slots, int cbuf_limited,
                           int64_t *mb, int64_t *qb)
 {
@@ -365,6 +386,14 @@ void cf_gather(const cf_plan *p, float *S, const float *B, const float *w, const
             j.src = planes;
         }
         const int slots = slots_for(p, macs_img * (double)nl);
+        if (p->rowtile_g) {
+            const int64_t R = p->small[0] * p->small[1];
+            j.qb = R;
+            while (nl * p->groups * cdiv(R, j.qb) < 4 * slots && j.qb > 1) j.qb = cdiv(j.qb, 2);
+            j.qblocks = cdiv(R, j.qb);
+            cn_run_tasks(nl * p->groups * j.qblocks, slots, gather_rows_task, &j);
+            continue;
+        }
         if (p->packed_g) {
             j.J = nl * p->ssz;
             j.ncb = packed_ncb(j.t.nr);

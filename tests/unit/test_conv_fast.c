@@ -51,6 +51,12 @@ static const char *const grid[] = {
     "d2 n2 ic40 oc9 in6x6 k3x3 p1 bias1",
     "d2 n3 ic1 oc8 in12x12 k5x5 p2 bias1",
     "d2 n7 ic3 oc2 in5x4 k3x3 p1 bias1",
+    /* row tiles (AUTO: rows rounded to 16 lanes no wider than the padded grid, K <= 128):
+     * 1D, 3D, dilated, and the transposed backward-data gather (accumulating) */
+    "d1 n3 ic2 oc5 in30 k3 p1 bias1",
+    "d3 n2 ic2 oc3 in4x5x14 k3x3x3 p1 bias1",
+    "d2 n2 ic3 oc9 in9x12 k3x3 dil2 p2 bias1",
+    "d2 n2 ic4 oc3 in14x14 k3x3 p1 tr bias1",
     /* 1D and 3D */
     "d1 n3 ic4 oc5 in20 k5 s2 p2 bias1",
     "d1 n2 ic2 oc3 in17 k3 dil3 p3 pad=reflect",
@@ -229,6 +235,7 @@ static void test_thread_count_does_not_change_results(void)
         "d2 n2 ic32 oc32 g32 in30x30 k3x3 s2 p1 bias1",
         "d2 n1 ic40 oc24 in16x16 k3x3 s2 p1 op1 tr bias1",
         "d2 n4 ic64 oc48 in14x14 k1x1 bias1",
+        "d2 n8 ic1 oc32 in28x28 k5x5 p2 bias1", /* row tiles (MNIST's first layer) */
     };
     const int orig = cn_num_threads();
     cn_rng r;
