@@ -184,8 +184,7 @@ static void plan_engine(cf_plan *p, const cn_conv_geom *g)
         const double eff = valid / ((double)len * (double)segs) * steps / (steps + 20.0);
         p->packed_w = pack_w > eff;
     }
-    p->rowtile_g = !p->rows_g && !p->direct_g && !p->zero_copy_g && !p->packed_g && p->st[2] == 1 &&
-                   p->cbg * p->kt <= CN_GEMM_KC && round_up(p->small[2], 16) <= p->U[2];
+    p->rowtile_g = !p->rows_g && !p->direct_g && !p->zero_copy_g && !p->packed_g && round_up(p->small[2], 16) <= p->U[2];
 }
 
 /* ---- the public kernels ---- */

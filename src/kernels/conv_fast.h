@@ -71,9 +71,9 @@ typedef struct cf_plan {
      * before multiplying, instead of reading the planes in place with junk columns. Chosen
      * when junk would cost more than packing: small images, many rows to amortize over. */
     int packed_g, packed_s, packed_w;
-    /* gather by rows (AUTO, in place, W stride 1, K <= one depth block): each output row is
-     * its own run of tiles stored straight into S, no junk columns and no copy; where the
-     * rows' vectors (width rounded up to 16) hold no more lanes than the grid's junk-padded
+    /* gather by rows (AUTO, in place): each output row is its own run of tiles stored
+     * straight into S (depth blocks accumulated there), no junk columns and no copy; where a
+     * row's vectors (width rounded up to 16) hold no more lanes than the grid's junk-padded
      * row. The same bits as the grid: each element is the same chain of multiply-adds. */
     int rowtile_g;
     int wino;        /* forward and backward data by Winograd F(2x2, 3x3) (conv_wino.c) */

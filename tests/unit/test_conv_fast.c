@@ -51,12 +51,15 @@ static const char *const grid[] = {
     "d2 n2 ic40 oc9 in6x6 k3x3 p1 bias1",
     "d2 n3 ic1 oc8 in12x12 k5x5 p2 bias1",
     "d2 n7 ic3 oc2 in5x4 k3x3 p1 bias1",
-    /* row tiles (AUTO: rows rounded to 16 lanes no wider than the padded grid, K <= 128):
-     * 1D, 3D, dilated, and the transposed backward-data gather (accumulating) */
+    /* row tiles (AUTO: output rows rounded to 16 lanes no wider than the padded grid's):
+     * 1D, 3D, dilated, strided, deeper than a block, and the transposed backward-data gather
+     * (accumulating) */
     "d1 n3 ic2 oc5 in30 k3 p1 bias1",
     "d3 n2 ic2 oc3 in4x5x14 k3x3x3 p1 bias1",
     "d2 n2 ic3 oc9 in9x12 k3x3 dil2 p2 bias1",
     "d2 n2 ic4 oc3 in14x14 k3x3 p1 tr bias1",
+    "d2 n2 ic3 oc5 in20x32 k7x7 s2 p3 bias1", /* stem-like: stride 2, K = 147 (two depth blocks) */
+    "d2 n2 ic20 oc6 in5x16 k3x3 p1 bias1",    /* K = 180 */
     /* 1D and 3D */
     "d1 n3 ic4 oc5 in20 k5 s2 p2 bias1",
     "d1 n2 ic2 oc3 in17 k3 dil3 p3 pad=reflect",
