@@ -249,14 +249,18 @@ static void run(const cf_plan *p, int backward, float *out, const float *in, con
                 float *scratch)
 {
     const cn_gemm_ops *o = cn_gemm();
-    const wgeom g = geom_of(p, backward, o->mr);
+    wgeom g = geom_of(p, backward, o->mr);
     float *base = align64(scratch);
     wjob j = {p, &g, wino_ops(), o, base, w, backward, out, in, bias, acc, NULL, 0};
     j.slots = base + u_floats(p);
-    j.slot = slot_floats(g.nb, g.m, g.K);
+    j.slot = slot_floats(g.nb, g.m, g.K); /* each slot's room, for the plan's block size */
     const double macs = (double)g.m * (double)g.K * 16.0 * (double)g.tiles;
+    const int slots = cn_gemm_threads_for(macs, p->slots);
+    /* with several threads, smaller blocks until each thread has a few (a smaller block fits in
+     * a slot's room; an output's value does not depend on its block) */
+    while (slots > 1 && cdiv(g.tiles, g.nb) < 3 * slots && g.nb > 16) g.nb = round_up(g.nb / 2, 16);
     cn_run_tasks(g.mpad / o->mr, cn_gemm_threads_for((double)g.mpad * (double)g.K * 40.0, p->slots), u_task, &j);
-    cn_run_tasks(cdiv(g.tiles, g.nb), cn_gemm_threads_for(macs, p->slots), block_task, &j);
+    cn_run_tasks(cdiv(g.tiles, g.nb), slots, block_task, &j);
 }
 
 void cf_wino_forward(const cf_plan *p, float *y, const float *x, const float *w, const float *b, float *scratch)
