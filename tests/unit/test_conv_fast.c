@@ -277,6 +277,39 @@ static void test_thread_count_does_not_change_results(void)
     CHECK_OK(cn_set_num_threads(orig > 0 ? 0 : 0)); /* back to the default */
 }
 
+/* Row tiles (AUTO's forward where output rows fit 16-lane vectors no wider than the padded
+ * grid) compute every element with the same chain of multiply-adds as the in-place grid
+ * (GEMM): the same bits, so choosing between them never changes a result. */
+static void test_row_tiles_match_the_grid(void)
+{
+    static const char *const lines[] = {
+        "d2 n3 ic1 oc8 in12x12 k5x5 p2 bias1",    "d1 n3 ic2 oc5 in30 k3 p1 bias1",
+        "d2 n2 ic3 oc9 in9x12 k3x3 dil2 p2 bias1", "d2 n2 ic3 oc5 in20x32 k7x7 s2 p3 bias1",
+        "d2 n2 ic20 oc6 in5x16 k3x3 p1 bias1",     "d2 n4 ic1 oc32 in28x28 k5x5 p2 bias1",
+    };
+    cn_rng r;
+    cn_rng_init(&r, 15, CN_STREAM_USER);
+    for (size_t l = 0; l < sizeof lines / sizeof lines[0]; l++) {
+        conv_case a, g;
+        CHECK(conv_case_parse(&a, lines[l]) && conv_case_parse(&g, lines[l]));
+        g.g.algo = CN_CONV_ALGO_GEMM;
+        CHECK_OK(conv_case_resolve(&a));
+        CHECK_OK(conv_case_resolve(&g));
+        CHECK_MSG(cn_conv_algo_chosen(&a.g) == CN_CONV_ALGO_GEMM, "\"%s\": AUTO chose %s", lines[l],
+                  cn_conv_algo_name(cn_conv_algo_chosen(&a.g)));
+        const int64_t xn = case_xn(&a), yn = case_yn(&a), wn = case_wn(&a), bn = case_bn(&a);
+        float *x = case_alloc(xn), *w = case_alloc(wn), *b = case_alloc(bn), *y1 = case_alloc(yn), *y2 = case_alloc(yn);
+        float *s1 = case_alloc((int64_t)cn_conv_scratch_floats(&a.g)), *s2 = case_alloc((int64_t)cn_conv_scratch_floats(&g.g));
+        cn_rng_fill_uniform(&r, x, xn, -1, 1);
+        cn_rng_fill_uniform(&r, w, wn, -1, 1);
+        cn_rng_fill_uniform(&r, b, bn, -1, 1);
+        cn_conv_forward(y1, x, w, b, &a.g, s1);
+        cn_conv_forward(y2, x, w, b, &g.g, s2);
+        CHECK_MSG(!memcmp(y1, y2, (size_t)yn * sizeof(float)), "\"%s\": row tiles differ from the grid", lines[l]);
+        free(x), free(w), free(b), free(y1), free(y2), free(s1), free(s2);
+    }
+}
+
 /* NULL scratch runs the reference (bit-identical); the reference algorithm needs no scratch;
  * the chosen algorithm is reported; depthwise picks single-row kernels. */
 static void test_reference_fallback_and_choice(void)
@@ -312,5 +345,6 @@ int main(void)
     RUN(test_grid_every_isa_and_algo);
     RUN(test_random_geometries);
     RUN(test_thread_count_does_not_change_results);
+    RUN(test_row_tiles_match_the_grid);
     return cn_test_finish();
 }
