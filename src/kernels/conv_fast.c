@@ -39,7 +39,7 @@ void cf_plan_init(cf_plan *p, const cn_conv_geom *g)
         g = &ga;
     }
     plan_engine(p, g);
-    if (p->algo == CN_CONV_ALGO_REF || p->dense || (g->family != 0)) return;
+    if (p->algo == CN_CONV_ALGO_REF || p->dense || p->dw || g->family != 0) return; /* those run first */
     p->wino = want ? cf_wino_fits(p) : g->algo == CN_CONV_ALGO_AUTO && cf_wino_pays(p);
 }
 

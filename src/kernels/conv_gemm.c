@@ -290,8 +290,6 @@ static void gather_packed_task(void *ctx, int64_t t, int slot)
     }
 }
 
-/* Choose the blocks of a pass: all rows and CBUF-sized column blocks, then smaller blocks
- * until there are at least two tasks per slot (or blocks cannot shrink). */
 /* row tiles: one output row (of every channel of a group) per gemm_tiles call, stored straight
  * into S; a task takes qb rows of one image and group */
 static void gather_rows_task(void *ctx, int64_t t, int slot)
@@ -313,6 +311,8 @@ static void gather_rows_task(void *ctx, int64_t t, int slot)
     }
 }
 
+/* Choose the blocks of a pass: all rows and CBUF-sized column blocks, then smaller blocks
+ * until there are at least two tasks per slot (or blocks cannot shrink). */
 static void choose_blocks(int64_t rows, int64_t Q, int64_t units, int mr, int nr, int slots, int cbuf_limited,
                           int64_t *mb, int64_t *qb)
 {
