@@ -119,6 +119,9 @@ typedef struct cn_conv_geom {
                                          0: cross-correlation (the deep-learning default) */
     int transposed;                   /* 1: transposed convolution (w is (IC, OC/groups, *k)) */
     cn_conv_algo algo;                /* AUTO (0) unless forced (tests, benchmarks) */
+    int weights_fixed;                /* 1: the forward will run from prepared weights
+                                         (cn_conv_prepare), so AUTO counts transforming the
+                                         filters as free; 0 (default): every call pays for it */
     /* ---- filled by resolve ---- */
     int64_t out[CN_CONV_MAX_NDIM];    /* output spatial size */
     int threads;                      /* cn_num_threads() at resolve: the fast kernels use at most
@@ -182,6 +185,17 @@ const char *cn_conv_algo_name(cn_conv_algo a);
 /* y (N, OC, *out) = conv(x (N, IC, *in), w (OC, IC/groups, *k)) + b (OC) or NULL
  * transposed: y (N, OC, *out) = conv_transpose(x (N, IC, *in), w (IC, OC/groups, *k)) + b (OC) or NULL */
 void cn_conv_forward(float *y, const float *x, const float *w, const float *b, const cn_conv_geom *g, float *scratch);
+/* Prepared weights, for inference with weights that do not change between forwards: the
+ * forward's algorithm may transform the filters (Winograd's G g G^T); done once here instead
+ * of in every call. cn_conv_prepared_floats(g): the floats of the prepared form, 0 when g's
+ * forward has none (then cn_conv_forward_prepared is cn_conv_forward). cn_conv_prepare fills
+ * pw from w under the active ISA; cn_conv_forward_prepared computes cn_conv_forward(y, x, w,
+ * b, g, scratch) from pw — the same bits — or, if pw is NULL or was prepared under another
+ * ISA, from w. pw must be refilled whenever w changes. */
+size_t cn_conv_prepared_floats(const cn_conv_geom *g);
+void cn_conv_prepare(float *pw, const float *w, const cn_conv_geom *g);
+void cn_conv_forward_prepared(float *y, const float *x, const float *pw, const float *w, const float *b,
+                              const cn_conv_geom *g, float *scratch);
 /* dx (N, IC, *in) += dL/dx given dy (N, OC, *out), w as in forward */
 void cn_conv_backward_data(float *dx, const float *dy, const float *w, const cn_conv_geom *g, float *scratch);
 /* dw (as w) += dL/dw, db (OC) or NULL += dL/db, given dy (N, OC, *out) and x (N, IC, *in) */

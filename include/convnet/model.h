@@ -81,7 +81,7 @@ cn_status cn_model_save(const cn_model *m, const char *path); /* atomic */
 cn_status cn_model_share(cn_model **out, const cn_model *src);
 
 /* ---- planning ------------------------------------------------------------------------- */
-enum { CN_PLAN_INFER = 0, CN_PLAN_TRAIN = 1, CN_PLAN_REUSE = 2, CN_PLAN_NO_INPUT_GRAD = 4 };
+enum { CN_PLAN_INFER = 0, CN_PLAN_TRAIN = 1, CN_PLAN_REUSE = 2, CN_PLAN_NO_INPUT_GRAD = 4, CN_PLAN_PREPARED = 8 };
 /* Infer every shape for this batch size, allocate parameters (first plan only) and the arena
  * (activations, and with CN_PLAN_TRAIN caches and gradients). Errors name the layer, its
  * inputs and their shapes.
@@ -93,13 +93,20 @@ enum { CN_PLAN_INFER = 0, CN_PLAN_TRAIN = 1, CN_PLAN_REUSE = 2, CN_PLAN_NO_INPUT
  * CN_PLAN_NO_INPUT_GRAD (with CN_PLAN_TRAIN; the trainer uses it): backward does not compute
  * the gradient with respect to the model's input layers where the layer reading them can skip
  * it (convolutions, dense: the first layer's backward-data pass); parameter gradients are
- * the same bits, and cn_model_input_grad returns NULL. */
+ * the same bits, and cn_model_input_grad returns NULL.
+ * CN_PLAN_PREPARED (inference only; ignored with CN_PLAN_TRAIN): the weights are fixed from
+ * the first forward on. Layers may then prepare a form of their weights once, at that first
+ * forward, and reuse it (convolutions: Winograd's transformed filters, cn_conv_prepare, which
+ * also lets them pick Winograd for layers where transforming the filters in every call would
+ * not pay). Parameter changes after the first forward are NOT seen until the next
+ * cn_model_plan. Costs memory (cn_model_memory_of: prepared). */
 cn_status cn_model_plan(cn_model *m, int64_t batch, int flags);
 /* Bytes of the planned arena by purpose (requires a plan). activations: what the outputs
  * take (with CN_PLAN_REUSE the shared region); activations_sum: the sum of every layer's
- * output (what they take without reuse). */
+ * output (what they take without reuse); prepared: the layers' prepared weights
+ * (CN_PLAN_PREPARED). */
 typedef struct cn_model_memory {
-    size_t params, activations, activations_sum, gradients, caches, scratch, param_grads;
+    size_t params, activations, activations_sum, gradients, caches, scratch, param_grads, prepared;
 } cn_model_memory;
 cn_status cn_model_memory_of(const cn_model *m, cn_model_memory *out);
 /* Initialize parameters (He/Xavier per layer as the layer declares; biases zero), from

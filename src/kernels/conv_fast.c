@@ -39,6 +39,7 @@ void cf_plan_init(cf_plan *p, const cn_conv_geom *g)
         g = &ga;
     }
     plan_engine(p, g);
+    p->weights_fixed = g->weights_fixed != 0;
     if (p->algo == CN_CONV_ALGO_REF || p->dense || p->dw || g->family != 0) return; /* those run first */
     p->wino = want ? cf_wino_fits(p) : g->algo == CN_CONV_ALGO_AUTO && cf_wino_pays(p);
 }
@@ -263,6 +264,32 @@ void cn_conv_forward(float *y, const float *x, const float *w, const float *b, c
             for (int64_t i = 0; i < osz; i++) yp[i] = v;
         }
     (p.rows_s ? cf_rows_scatter : cf_scatter)(&p, y, x, w, scratch);
+}
+
+size_t cn_conv_prepared_floats(const cn_conv_geom *g)
+{
+    cf_plan p;
+    cf_plan_init(&p, g);
+    return p.wino && !g->transposed ? cf_wino_prepared_floats(&p) : 0;
+}
+
+void cn_conv_prepare(float *pw, const float *w, const cn_conv_geom *g)
+{
+    cf_plan p;
+    cf_plan_init(&p, g);
+    if (p.wino && !g->transposed) cf_wino_prepare(&p, pw, w);
+}
+
+void cn_conv_forward_prepared(float *y, const float *x, const float *pw, const float *w, const float *b,
+                              const cn_conv_geom *g, float *scratch)
+{
+    cf_plan p;
+    cf_plan_init(&p, g);
+    if (!pw || !scratch || !p.wino || g->transposed || p.dense || (p.dw && cn_dw())) {
+        cn_conv_forward(y, x, w, b, g, scratch);
+        return;
+    }
+    cf_wino_forward_prepared(&p, y, x, pw, w, b, scratch);
 }
 
 void cn_conv_backward_data(float *dx, const float *dy, const float *w, const cn_conv_geom *g, float *scratch)

@@ -77,6 +77,7 @@ typedef struct cf_plan {
      * row. The same bits as the grid: each element is the same chain of multiply-adds. */
     int rowtile_g;
     int wino;        /* forward and backward data by Winograd F(2x2, 3x3) (conv_wino.c) */
+    int weights_fixed; /* g->weights_fixed: the forward's filter transform is prepared once */
 } cf_plan;
 
 /* ---- shared by the engines (conv_layout.c, conv_gemm.c, conv_rows.c) ---- */
@@ -207,6 +208,12 @@ int cf_wino_pays(const cf_plan *p);
 size_t cf_wino_floats(const cf_plan *p);
 void cf_wino_forward(const cf_plan *p, float *y, const float *x, const float *w, const float *b, float *scratch);
 void cf_wino_backward_data(const cf_plan *p, float *dx, const float *dy, const float *w, float *scratch);
+/* prepared forward filters (cn_conv_prepare): a header and the packed U of the active ISA */
+size_t cf_wino_prepared_floats(const cf_plan *p);
+void cf_wino_prepare(const cf_plan *p, float *pw, const float *w);
+/* the forward from pw when it was prepared under the active ISA, else from w */
+void cf_wino_forward_prepared(const cf_plan *p, float *y, const float *x, const float *pw, const float *w,
+                              const float *b, float *scratch);
 
 /* the per-plane engine for single-row kernels (conv_rows.c): same contracts */
 size_t cf_rows_floats(const cf_plan *p);

@@ -122,7 +122,8 @@ int cf_wino_pays(const cf_plan *p)
     if (!cf_wino_fits(p) || p->cs < 8 || p->cb < 8) return 0;
     const double m = (double)p->cs, K = (double)p->cb, T = (double)tiles_of(p), tw = (double)cdiv(p->small[2], 2);
     const double direct = m * K * 9.0 * (double)(p->n * p->ssz);
-    const double wino = m * K * (16.0 * T + WINO_COST_U) + T * (K * WINO_COST_IN(tw) + m * WINO_COST_OUT(tw));
+    const double wino = m * K * (16.0 * T + (p->weights_fixed ? 0.0 : WINO_COST_U)) +
+                        T * (K * WINO_COST_IN(tw) + m * WINO_COST_OUT(tw));
     return wino < WINO_MARGIN * direct;
 }
 
@@ -245,8 +246,9 @@ static void block_task(void *ctx, int64_t blk, int slot)
     });
 }
 
+/* U ready: the packed filters for this call (prepared), or NULL to transform w into scratch */
 static void run(const cf_plan *p, int backward, float *out, const float *in, const float *w, const float *bias, int acc,
-                float *scratch)
+                float *scratch, const float *ready)
 {
     const cn_gemm_ops *o = cn_gemm();
     wgeom g = geom_of(p, backward, o->mr);
@@ -259,16 +261,43 @@ static void run(const cf_plan *p, int backward, float *out, const float *in, con
     /* with several threads, smaller blocks until each thread has a few (a smaller block fits in
      * a slot's room; an output's value does not depend on its block) */
     while (slots > 1 && cdiv(g.tiles, g.nb) < 3 * slots && g.nb > 16) g.nb = round_up(g.nb / 2, 16);
-    cn_run_tasks(g.mpad / o->mr, cn_gemm_threads_for((double)g.mpad * (double)g.K * 40.0, p->slots), u_task, &j);
+    if (ready) j.U = (float *)ready; /* read only: block_task never writes U */
+    else cn_run_tasks(g.mpad / o->mr, cn_gemm_threads_for((double)g.mpad * (double)g.K * 40.0, p->slots), u_task, &j);
     cn_run_tasks(cdiv(g.tiles, g.nb), slots, block_task, &j);
 }
 
 void cf_wino_forward(const cf_plan *p, float *y, const float *x, const float *w, const float *b, float *scratch)
 {
-    run(p, 0, y, x, w, b, 0, scratch);
+    run(p, 0, y, x, w, b, 0, scratch, NULL);
+}
+
+/* prepared filters: PREP_HEAD floats of header (the micro-kernel's mr they are packed for),
+ * then U for the forward as run() packs it */
+#define PREP_HEAD 16
+size_t cf_wino_prepared_floats(const cf_plan *p)
+{
+    return PREP_HEAD + al16((size_t)(16 * (p->cs + CN_GEMM_MR_MAX - 1) * p->cb));
+}
+
+void cf_wino_prepare(const cf_plan *p, float *pw, const float *w)
+{
+    const cn_gemm_ops *o = cn_gemm();
+    const wgeom g = geom_of(p, 0, o->mr);
+    wjob j = {p, &g, wino_ops(), o, pw + PREP_HEAD, w, 0, NULL, NULL, NULL, 0, NULL, 0};
+    for (int i = 0; i < PREP_HEAD; i++) pw[i] = 0.0f;
+    pw[0] = (float)o->mr;
+    cn_run_tasks(g.mpad / o->mr, cn_gemm_threads_for((double)g.mpad * (double)g.K * 40.0, p->slots), u_task, &j);
+}
+
+void cf_wino_forward_prepared(const cf_plan *p, float *y, const float *x, const float *pw, const float *w,
+                              const float *b, float *scratch)
+{
+    /* packed for another ISA's tile (tests switch ISAs): transform again */
+    const int ok = pw[0] == (float)cn_gemm()->mr;
+    run(p, 0, y, x, w, b, 0, scratch, ok ? pw + PREP_HEAD : NULL);
 }
 
 void cf_wino_backward_data(const cf_plan *p, float *dx, const float *dy, const float *w, float *scratch)
 {
-    run(p, 1, dx, dy, w, NULL, 1, scratch);
+    run(p, 1, dx, dy, w, NULL, 1, scratch, NULL);
 }

@@ -35,6 +35,7 @@ typedef struct {
 typedef struct {
     cn_conv_geom g;
     int kind;
+    int prepared_ok; /* r->prepared holds the current weights' prepared form (zeroed by plan) */
 } conv_state;
 
 static cn_status check(cn_layer *l) { return cn_convlike_check(l, &((conv_cfg *)l->cfg)->c); }
@@ -47,6 +48,7 @@ static cn_status plan_kind(cn_layer *l, cn_layer_plan *p, int kind)
     s->kind = kind;
     cn_status st = cn_convlike_geom(l, c, kind, g);
     if (st != CN_OK) return st;
+    g->weights_fixed = l->prepared && kind == KIND_CONV; /* before the kernels plan from g */
     p->out = cn_convlike_out_shape(g);
     int64_t taps = cn_prod(g->k, g->ndim);
     /* weight shape: conv (OC, IC/groups, *k); transposed (IC, OC/groups, *k); locally connected
@@ -70,6 +72,7 @@ static cn_status plan_kind(cn_layer *l, cn_layer_plan *p, int kind)
     p->params[p->n_params++] = cn_convlike_weight(c, ws, fan_in, fan_out);
     if (c->bias) p->params[p->n_params++] = cn_convlike_bias(bs);
     p->scratch_bytes = cn_conv_scratch_floats(g) * sizeof(float);
+    p->prepared_bytes = g->weights_fixed ? cn_conv_prepared_floats(g) * sizeof(float) : 0;
     p->macs = kernels[kind].macs(g);
     for (int i = 0; i < g->ndim; i++) {
         p->rf_kernel[i] = g->dilation[i] * (g->k[i] - 1) + 1;
@@ -85,8 +88,15 @@ static cn_status plan_tiled(cn_layer *l, cn_layer_plan *p) { return plan_kind(l,
 
 static void forward(cn_layer *l, const cn_layer_run *r)
 {
-    const conv_state *s = l->state;
-    kernels[s->kind].forward(r->y, r->x[0], l->param[0], l->plan.n_params > 1 ? l->param[1] : NULL, &s->g, r->scratch);
+    conv_state *s = l->state;
+    const float *b = l->plan.n_params > 1 ? l->param[1] : NULL;
+    if (r->prepared) { /* CN_PLAN_PREPARED: the weights are fixed from the first forward on */
+        if (!s->prepared_ok) cn_conv_prepare(r->prepared, l->param[0], &s->g);
+        s->prepared_ok = 1;
+        cn_conv_forward_prepared(r->y, r->x[0], r->prepared, l->param[0], b, &s->g, r->scratch);
+        return;
+    }
+    kernels[s->kind].forward(r->y, r->x[0], l->param[0], b, &s->g, r->scratch);
 }
 
 static void backward(cn_layer *l, const cn_layer_run *r)

@@ -90,6 +90,8 @@ typedef struct cn_layer_plan {
     size_t cache_bytes;   /* kept from a training forward to its backward */
     size_t scratch_bytes; /* temporary within one call; shared by all layers */
     int cache_always;     /* allocate the cache in inference plans too (another layer reads it) */
+    size_t prepared_bytes; /* with l->prepared: kept across forwards for a prepared form of the
+                              weights, which the layer fills at its first forward after plan */
     int64_t macs;         /* multiply-accumulates of one forward at this batch size */
     /* receptive-field arithmetic per spatial axis (ordered as the input's D, H, W): the
      * window an output sees on this layer's input (effective kernel extent) and the step
@@ -108,6 +110,8 @@ typedef struct cn_layer {
     char name[CN_NAME_MAX];
     int64_t batch; /* the planned batch size (set by the model before plan) */
     int train;     /* the plan is for training (CN_PLAN_TRAIN), set by the model before plan */
+    int prepared;  /* inference plan with CN_PLAN_PREPARED (weights fixed from the first forward
+                      on), set by the model before plan */
     void *cfg;   /* owned: ops->cfg_size bytes of parsed options */
     void *state; /* owned: ops->state_size bytes resolved by plan */
     int n_in;
@@ -127,6 +131,7 @@ typedef struct cn_layer_run {
     const float *dy;
     void *cache;              /* cache_bytes, 64-byte aligned */
     void *scratch;            /* scratch_bytes, 64-byte aligned */
+    void *prepared;           /* prepared_bytes (NULL if none), 64-byte aligned, kept across forwards */
     int train;
     cn_rng rng;               /* this layer's own stream, positioned for this step */
     const float *target;      /* loss layers: the targets given to cn_model_set_target */

@@ -543,10 +543,10 @@ cn_status cn_model_plan(cn_model *m, int64_t batch, int flags)
         return cn_set_error(CN_STATUS_INVALID_ARG, "model: batch size %lld is not in 1..%lld", (long long)batch,
                             (long long)CN_MAX_DIM_EXTENT);
     if (m->n == 0) return cn_set_error(CN_STATUS_INVALID_STATE, "model: it has no layers");
-    const int known = CN_PLAN_TRAIN | CN_PLAN_REUSE | CN_PLAN_NO_INPUT_GRAD;
+    const int known = CN_PLAN_TRAIN | CN_PLAN_REUSE | CN_PLAN_NO_INPUT_GRAD | CN_PLAN_PREPARED;
     if (flags & ~known)
         return cn_set_error(CN_STATUS_INVALID_ARG, "model: plan flags 0x%x have unknown bits 0x%x (known: CN_PLAN_TRAIN, "
-                                                   "CN_PLAN_REUSE, CN_PLAN_NO_INPUT_GRAD)",
+                                                   "CN_PLAN_REUSE, CN_PLAN_NO_INPUT_GRAD, CN_PLAN_PREPARED)",
                             (unsigned)flags, (unsigned)(flags & ~known));
     m->planned = 0;
     m->forward_train_done = 0;
@@ -560,6 +560,7 @@ cn_status cn_model_plan(cn_model *m, int64_t batch, int flags)
         cn_layer_plan old = l->plan;
         l->batch = batch;
         l->train = train;
+        l->prepared = !train && (flags & CN_PLAN_PREPARED) != 0;
         l->n_in = nd->n_in;
         for (int k = 0; k < nd->n_in; k++) {
             l->in[k] = m->nodes[nd->in_idx[k]].layer.plan.out;
@@ -603,6 +604,12 @@ cn_status cn_model_plan(cn_model *m, int64_t batch, int flags)
         size_t c = train || nd->layer.plan.cache_always ? nd->layer.plan.cache_bytes : 0;
         if ((st = cn_arena_reserve(&m->arena, c, &nd->cache_off, nd->layer.name)) != CN_OK) return st;
         m->mem.caches += c;
+    }
+    for (int i = 0; i < m->n; i++) {
+        cn_node *nd = &m->nodes[i];
+        const size_t b = nd->layer.prepared ? nd->layer.plan.prepared_bytes : 0;
+        if ((st = cn_arena_reserve(&m->arena, b, &nd->prepared_off, nd->layer.name)) != CN_OK) return st;
+        m->mem.prepared += b;
     }
     if ((st = cn_arena_reserve(&m->arena, scratch, &m->scratch_off, "scratch")) != CN_OK) return st;
     m->scratch_bytes = scratch;
@@ -658,6 +665,7 @@ static void layer_run(cn_model *m, cn_node *nd, cn_layer_run *r, int train)
         r->in_cache[k] = has_cache(m, src) ? cn_arena_at(&m->arena, src->cache_off) : NULL;
     }
     r->scratch = m->scratch_bytes ? cn_arena_at(&m->arena, m->scratch_off) : NULL;
+    r->prepared = nd->layer.prepared && nd->layer.plan.prepared_bytes ? cn_arena_at(&m->arena, nd->prepared_off) : NULL;
     r->train = train;
     r->target = m->target;
     /* each layer its own stream; 2^40 words per step */

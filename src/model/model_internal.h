@@ -14,6 +14,7 @@ typedef struct cn_node {
     int in_idx[CN_MAX_INPUTS];               /* resolved at plan */
     int line;                                /* line in the model file, 0 for the builder */
     size_t out_off, grad_off, cache_off;     /* arena offsets (grad/cache: training plans only) */
+    size_t prepared_off;                     /* arena offset (CN_PLAN_PREPARED plans only) */
     int param_base;                          /* index of its first parameter in the model's list */
     double rf_size[3], rf_jump[3];           /* receptive field on the model input, per spatial axis */
     int rf_ndim;                             /* spatial axes tracked (0 after a global layer's flatten) */

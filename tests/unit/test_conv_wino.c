@@ -263,11 +263,63 @@ static void test_threads(void)
     CHECK_OK(cn_set_num_threads(0));
 }
 
+/* Prepared filters (cn_conv_prepare): the forward from them has the same bits as the plain
+ * forward, on every ISA; prepared under one ISA and run under another, the forward transforms
+ * again (the same bits as that ISA's plain forward); geometries without a prepared form take
+ * none; weights_fixed lets AUTO pick Winograd where the filter transform no longer costs. */
+static void test_prepared(void)
+{
+    static const char *const plines[] = {"d2 n2 ic12 oc20 in9x11 k3x3 p1 bias1", "d2 n1 ic130 oc10 in6x6 k3x3 p1 bias1"};
+    const cn_isa orig = cn_isa_active();
+    cn_rng r;
+    cn_rng_init(&r, 23, CN_STREAM_USER);
+    for (size_t l = 0; l < sizeof plines / sizeof plines[0]; l++) {
+        conv_case c;
+        CHECK(conv_case_parse(&c, plines[l]));
+        c.g.algo = CN_CONV_ALGO_WINOGRAD;
+        CHECK_OK(conv_case_resolve(&c));
+        const int64_t xn = case_xn(&c), yn = case_yn(&c), wn = case_wn(&c), bn = case_bn(&c);
+        const size_t pf = cn_conv_prepared_floats(&c.g);
+        CHECK(pf >= (size_t)(16 * c.g.oc * c.g.ic));
+        float *x = rand_alloc(&r, xn), *w = rand_alloc(&r, wn), *b = rand_alloc(&r, bn), *pw = case_alloc((int64_t)pf);
+        float *y1 = case_alloc(yn), *y2 = case_alloc(yn), *sc = case_alloc((int64_t)cn_conv_scratch_floats(&c.g));
+        cn_isa last = orig;
+        for (int isa = 0; isa < CN_ISA_COUNT_; isa++) {
+            if (cn_isa_select((cn_isa)isa) != CN_OK) continue;
+            /* the previous ISA's prepared form first, then this one's */
+            cn_conv_forward(y1, x, w, b, &c.g, sc);
+            cn_conv_forward_prepared(y2, x, pw, w, b, &c.g, sc);
+            if (isa > 0) CHECK_MSG(!memcmp(y1, y2, (size_t)yn * 4), "\"%s\": prepared under %s, run under %s", plines[l],
+                                   cn_isa_name(last), cn_isa_name((cn_isa)isa));
+            cn_conv_prepare(pw, w, &c.g);
+            cn_conv_forward_prepared(y2, x, pw, w, b, &c.g, sc);
+            CHECK_MSG(!memcmp(y1, y2, (size_t)yn * 4), "\"%s\" (%s): prepared forward differs", plines[l], cn_isa_name((cn_isa)isa));
+            last = (cn_isa)isa;
+        }
+        CHECK_OK(cn_isa_select(orig));
+        free(x), free(w), free(b), free(pw), free(y1), free(y2), free(sc);
+    }
+    conv_case c;
+    CHECK(conv_case_parse(&c, "d2 n1 ic4 oc4 in8x8 k3x3 s2 p1"));
+    CHECK_OK(conv_case_resolve(&c));
+    CHECK_EQ_INT(cn_conv_prepared_floats(&c.g), 0);
+    static const char *const fixed[] = {"d2 n1 ic512 oc512 in7x7 k3x3 p1", "d2 n1 ic256 oc256 in14x14 k3x3 p1"};
+    for (size_t l = 0; l < 2; l++) {
+        CHECK(conv_case_parse(&c, fixed[l]));
+        CHECK_OK(conv_case_resolve(&c));
+        CHECK(cn_conv_algo_chosen(&c.g) != CN_CONV_ALGO_WINOGRAD);
+        c.g.weights_fixed = 1;
+        CHECK_MSG(cn_conv_algo_chosen(&c.g) == CN_CONV_ALGO_WINOGRAD, "\"%s\" with fixed weights: AUTO chose %s", fixed[l],
+                  cn_conv_algo_name(cn_conv_algo_chosen(&c.g)));
+    }
+}
+
 int main(void)
 {
     RUN(test_every_isa);
     RUN(test_fallback);
     RUN(test_auto_choice);
     RUN(test_threads);
+    RUN(test_prepared);
     return cn_test_finish();
 }

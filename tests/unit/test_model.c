@@ -215,6 +215,58 @@ static void test_no_input_grad(void)
     cn_model_destroy(m);
 }
 
+/* CN_PLAN_PREPARED: a 128-channel 3x3 layer at 14x14, batch 1, where fixed weights make AUTO
+ * pick Winograd (the filters transformed once); the output is the plain forward's within
+ * float rounding (Winograd's exact bound is test_conv_wino's); the prepared filters take
+ * memory; changing the weights after the first forward is not seen until the next plan. */
+static void test_prepared_weights(void)
+{
+    cn_model *m;
+    CHECK_OK(cn_model_parse(&m, "[input]\nshape=128x14x14\n[conv]\nfilters=128\nkernel=3\npadding=1\n", "p"));
+    static float x[128 * 196], y0[128 * 196], y1[128 * 196];
+    for (int i = 0; i < 128 * 196; i++) x[i] = (float)((i * 37) % 23) / 23.0f - 0.5f;
+    cn_shape sh;
+    cn_model_memory mem;
+    CHECK_OK(cn_model_plan(m, 1, CN_PLAN_INFER));
+    CHECK_OK(cn_model_init(m, 5));
+    CHECK_OK(cn_model_memory_of(m, &mem));
+    CHECK_EQ_INT(mem.prepared, 0);
+    CHECK_OK(cn_model_forward(m, x, 0));
+    memcpy(y0, cn_model_output(m, &sh), sizeof y0);
+    CHECK_EQ_INT(cn_shape_numel(&sh), 128 * 196);
+
+    CHECK_OK(cn_model_plan(m, 1, CN_PLAN_PREPARED));
+    CHECK_OK(cn_model_memory_of(m, &mem));
+    CHECK(mem.prepared >= (size_t)16 * 128 * 128 * sizeof(float));
+    CHECK_OK(cn_model_forward(m, x, 0));
+    memcpy(y1, cn_model_output(m, &sh), sizeof y1);
+    double worst = 0, big = 0;
+    for (int i = 0; i < 128 * 196; i++) {
+        const double d = fabs((double)y1[i] - (double)y0[i]);
+        if (d > worst) worst = d;
+        if (fabs((double)y0[i]) > big) big = fabs((double)y0[i]);
+    }
+    CHECK_MSG(worst <= 1e-5 * big && worst > 0, "prepared forward: max difference %g (outputs up to %g)", worst, big);
+
+    /* the weights change after the first forward: not seen until the next plan */
+    cn_param p;
+    CHECK_OK(cn_model_param(m, 0, &p));
+    for (int64_t j = 0; j < cn_shape_numel(&p.shape); j++) p.value[j] *= 2.0f;
+    CHECK_OK(cn_model_forward(m, x, 0));
+    CHECK(!memcmp(cn_model_output(m, &sh), y1, sizeof y1));
+    CHECK_OK(cn_model_plan(m, 1, CN_PLAN_PREPARED));
+    CHECK_OK(cn_model_forward(m, x, 0));
+    const float *y2 = cn_model_output(m, &sh);
+    int doubled = 1;
+    for (int i = 0; i < 128 * 196; i++) doubled &= y2[i] == 2.0f * y1[i]; /* exact: powers of 2 scale every term */
+    CHECK_MSG(doubled, "after re-planning, the prepared forward does not use the new weights");
+    /* training plans ignore the flag */
+    CHECK_OK(cn_model_plan(m, 1, CN_PLAN_TRAIN | CN_PLAN_PREPARED));
+    CHECK_OK(cn_model_memory_of(m, &mem));
+    CHECK_EQ_INT(mem.prepared, 0);
+    cn_model_destroy(m);
+}
+
 static void test_init(void)
 {
     cn_model *a;
@@ -305,6 +357,7 @@ int main(void)
     RUN(test_state_errors);
     RUN(test_profiling);
     RUN(test_no_input_grad);
+    RUN(test_prepared_weights);
     RUN(test_init);
     RUN(test_bad_model_files);
     return cn_test_finish();

@@ -272,14 +272,14 @@ static cn_status bench_net(const char *name, const char *text, int64_t sample, i
         if (r >= 0) v[r] = now_s() - t0;
     }
     res->train_step = median(v, train_reps);
-    if ((st = cn_model_plan(m, infer_batch, CN_PLAN_INFER | CN_PLAN_REUSE)) != CN_OK) goto done;
+    if ((st = cn_model_plan(m, infer_batch, CN_PLAN_INFER | CN_PLAN_REUSE | CN_PLAN_PREPARED)) != CN_OK) goto done;
     for (int r = -(heavy ? 1 : 3); r < infer_reps; r++) {
         const double t0 = now_s();
         if ((st = cn_model_forward(m, x, 0)) != CN_OK) goto done;
         if (r >= 0) v[r] = now_s() - t0;
     }
     res->infer = median(v, infer_reps);
-    if ((st = cn_model_plan(m, 1, CN_PLAN_INFER | CN_PLAN_REUSE)) != CN_OK) goto done;
+    if ((st = cn_model_plan(m, 1, CN_PLAN_INFER | CN_PLAN_REUSE | CN_PLAN_PREPARED)) != CN_OK) goto done;
     for (int r = -(heavy ? 2 : 20); r < lat_reps; r++) {
         const double t0 = now_s();
         if ((st = cn_model_forward(m, x, 0)) != CN_OK) goto done;
@@ -581,7 +581,7 @@ static cn_status bench_darknet_convnet(const char *text, const char *name, int t
     memset(res, 0, sizeof *res);
     cn_set_num_threads(threads); /* before planning: the kernels size their scratch for it */
     if ((st = cn_darknet_parse(&m, text, strlen(text), name)) != CN_OK) goto done;
-    if ((st = cn_model_plan(m, 1, CN_PLAN_INFER | CN_PLAN_REUSE)) != CN_OK || (st = cn_model_init(m, 1)) != CN_OK) goto done;
+    if ((st = cn_model_plan(m, 1, CN_PLAN_INFER | CN_PLAN_REUSE | CN_PLAN_PREPARED)) != CN_OK || (st = cn_model_init(m, 1)) != CN_OK) goto done;
     cn_shape in;
     if ((st = cn_viz_input_shape(m, &in)) != CN_OK) goto done;
     int64_t sample = 1;

@@ -60,7 +60,7 @@ int cmd_predict(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
     cn_status st = cli_load_model(pos[0], &weights, &m);
     if (st == CN_OK && !weights) st = cn_set_error(CN_STATUS_INVALID_ARG, "%s is a model without weights: give --weights W", pos[0]);
     cn_layer_info in0;
-    if (st == CN_OK) st = cn_model_plan(m, 1, CN_PLAN_INFER | CN_PLAN_REUSE);
+    if (st == CN_OK) st = cn_model_plan(m, 1, CN_PLAN_INFER | CN_PLAN_REUSE | CN_PLAN_PREPARED);
     if (st == CN_OK) st = cli_load_weights(m, weights);
     if (st == CN_OK) st = cn_model_layer(m, 0, &in0);
     if (st != CN_OK) {
@@ -84,7 +84,7 @@ int cmd_predict(const cli_cmd *cmd, int argc, char **argv, cli_global *g)
             break;
         }
         int64_t n = a.numel / sample;
-        if ((st = cn_model_plan(m, n, CN_PLAN_INFER | CN_PLAN_REUSE)) != CN_OK || (st = cn_model_forward(m, a.f32, 0)) != CN_OK) {
+        if ((st = cn_model_plan(m, n, CN_PLAN_INFER | CN_PLAN_REUSE | CN_PLAN_PREPARED)) != CN_OK || (st = cn_model_forward(m, a.f32, 0)) != CN_OK) {
             rc = cli_fail(cmd, g, st);
             cn_npy_free(&a);
             break;
