@@ -157,7 +157,7 @@ static void u_task(void *ctx, int64_t panel, int slot)
     for (int64_t pc = 0; pc < K; pc += CN_GEMM_KC) {
         const int64_t kb = imin(CN_GEMM_KC, K - pc);
         for (int64_t q = pc; q < pc + kb; q++) {
-            float f[9][CN_GEMM_MR_MAX]; /* the filters of rows i0.. for depth q, tap by tap */
+            float f[9][CN_GEMM_MR_MAX] = {{0}}; /* the filters of rows i0.. for depth q, tap by tap (lanes past mr: 0) */
             for (int ii = 0; ii < mr; ii++) {
                 const int64_t i = i0 + ii;
                 if (i >= g->m) {
