@@ -40,7 +40,7 @@ void cf_plan_init(cf_plan *p, const cn_conv_geom *g)
     }
     plan_engine(p, g);
     p->weights_fixed = g->weights_fixed != 0;
-    if (p->algo == CN_CONV_ALGO_REF || p->dense || p->dw || g->family != 0) return; /* those run first */
+    if (p->algo == CN_CONV_ALGO_REF || p->dense || p->dw) return; /* those run first (REF: also local, tiled) */
     p->wino = want ? cf_wino_fits(p) : g->algo == CN_CONV_ALGO_AUTO && cf_wino_pays(p);
 }
 
@@ -270,14 +270,14 @@ size_t cn_conv_prepared_floats(const cn_conv_geom *g)
 {
     cf_plan p;
     cf_plan_init(&p, g);
-    return p.wino && !g->transposed ? cf_wino_prepared_floats(&p) : 0;
+    return p.wino ? cf_wino_prepared_floats(&p) : 0;
 }
 
 void cn_conv_prepare(float *pw, const float *w, const cn_conv_geom *g)
 {
     cf_plan p;
     cf_plan_init(&p, g);
-    if (p.wino && !g->transposed) cf_wino_prepare(&p, pw, w);
+    if (p.wino) cf_wino_prepare(&p, pw, w);
 }
 
 void cn_conv_forward_prepared(float *y, const float *x, const float *pw, const float *w, const float *b,
@@ -285,7 +285,7 @@ void cn_conv_forward_prepared(float *y, const float *x, const float *pw, const f
 {
     cf_plan p;
     cf_plan_init(&p, g);
-    if (!pw || !scratch || !p.wino || g->transposed || p.dense || (p.dw && cn_dw())) {
+    if (!pw || !scratch || !p.wino) { /* p.wino: not transposed, dense or depthwise */
         cn_conv_forward(y, x, w, b, g, scratch);
         return;
     }

@@ -246,6 +246,13 @@ static void block_task(void *ctx, int64_t blk, int slot)
     });
 }
 
+/* U = the filters of j->w transformed and packed into j->U, panels of mr rows over threads */
+static void transform_filters(wjob *j)
+{
+    const wgeom *g = j->g;
+    cn_run_tasks(g->mpad / j->o->mr, cn_gemm_threads_for((double)g->mpad * (double)g->K * 40.0, j->p->slots), u_task, j);
+}
+
 /* U ready: the packed filters for this call (prepared), or NULL to transform w into scratch */
 static void run(const cf_plan *p, int backward, float *out, const float *in, const float *w, const float *bias, int acc,
                 float *scratch, const float *ready)
@@ -262,7 +269,7 @@ static void run(const cf_plan *p, int backward, float *out, const float *in, con
      * a slot's room; an output's value does not depend on its block) */
     while (slots > 1 && cdiv(g.tiles, g.nb) < 3 * slots && g.nb > 16) g.nb = round_up(g.nb / 2, 16);
     if (ready) j.U = (float *)ready; /* read only: block_task never writes U */
-    else cn_run_tasks(g.mpad / o->mr, cn_gemm_threads_for((double)g.mpad * (double)g.K * 40.0, p->slots), u_task, &j);
+    else transform_filters(&j);
     cn_run_tasks(cdiv(g.tiles, g.nb), slots, block_task, &j);
 }
 
@@ -286,7 +293,7 @@ void cf_wino_prepare(const cf_plan *p, float *pw, const float *w)
     wjob j = {p, &g, wino_ops(), o, pw + PREP_HEAD, w, 0, NULL, NULL, NULL, 0, NULL, 0};
     for (int i = 0; i < PREP_HEAD; i++) pw[i] = 0.0f;
     pw[0] = (float)o->mr;
-    cn_run_tasks(g.mpad / o->mr, cn_gemm_threads_for((double)g.mpad * (double)g.K * 40.0, p->slots), u_task, &j);
+    transform_filters(&j);
 }
 
 void cf_wino_forward_prepared(const cf_plan *p, float *y, const float *x, const float *pw, const float *w,

@@ -585,7 +585,8 @@ cn_status cn_model_plan(cn_model *m, int64_t batch, int flags)
     }
     receptive_fields(m);
     if ((st = alloc_params(m, train)) != CN_OK) return st;
-    /* arena: activations for every node; with training, their gradients and the caches */
+    /* arena: activations for every node; with training, their gradients and the caches; with
+     * CN_PLAN_PREPARED, the prepared weights */
     cn_arena_reset(&m->arena);
     memset(&m->mem, 0, sizeof m->mem);
     if ((st = reserve_outputs(m, (flags & CN_PLAN_REUSE) && !train)) != CN_OK) return st;
@@ -604,9 +605,6 @@ cn_status cn_model_plan(cn_model *m, int64_t batch, int flags)
         size_t c = train || nd->layer.plan.cache_always ? nd->layer.plan.cache_bytes : 0;
         if ((st = cn_arena_reserve(&m->arena, c, &nd->cache_off, nd->layer.name)) != CN_OK) return st;
         m->mem.caches += c;
-    }
-    for (int i = 0; i < m->n; i++) {
-        cn_node *nd = &m->nodes[i];
         const size_t b = nd->layer.prepared ? nd->layer.plan.prepared_bytes : 0;
         if ((st = cn_arena_reserve(&m->arena, b, &nd->prepared_off, nd->layer.name)) != CN_OK) return st;
         m->mem.prepared += b;
